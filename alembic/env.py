@@ -1,0 +1,231 @@
+"""Alembic environment for flavatix-db.
+
+Every run, online or rendered with --sql, gets the same guard rails:
+- a short lock_timeout, so a migration that cannot get a lock gives up quickly
+  instead of queueing every application query behind it; a revision that hits
+  it is retried a bounded number of times with backoff;
+- a statement_timeout for ordinary statements (revisions lift it around index
+  builds, validations and backfills);
+- one session advisory lock, so two deploys migrating at once wait for each
+  other. It is awaited by polling pg_try_advisory_lock outside any transaction:
+  a waiter that sat inside an open transaction would deadlock with the holder's
+  CREATE INDEX CONCURRENTLY, which waits for every open transaction;
+- transaction_per_migration, so revisions with autocommit blocks commit
+  revision by revision.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from logging.config import fileConfig
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from alembic import context
+from alembic.util import CommandError
+from flavatix_db import database_url
+from flavatix_db.models import Base, include_object
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+log = logging.getLogger("alembic.env")
+
+APPLICATION_NAME = "flavatix-db migrations"
+# Any constant works as long as every deploy uses the same one.
+MIGRATION_LOCK_KEY = 7_146_220_931
+LOCK_NOT_AVAILABLE = "55P03"
+RELATIVE_TARGET = re.compile(r"[+-]\d+$")
+
+
+def setting(name: str, default: str) -> str:
+    """`-x name=value`, else `flavatix.name` in alembic.ini, else the default."""
+    x_args = context.get_x_argument(as_dictionary=True)
+    if name in x_args:
+        return str(x_args[name])
+    return config.get_main_option(f"flavatix.{name}", default) or default
+
+
+def interval(name: str, default: str) -> str:
+    value = setting(name, default).strip()
+    if not re.fullmatch(r"\d+(ms|s|min)?", value):
+        raise CommandError(f"{name} must look like 3s, 500ms or 2min, not {value!r}")
+    return value
+
+
+def session_settings() -> dict[str, str]:
+    return {
+        "lock_timeout": interval("lock_timeout", "3s"),
+        "statement_timeout": interval("statement_timeout", "60s"),
+        "application_name": APPLICATION_NAME,
+    }
+
+
+def target_url() -> str:
+    explicit = context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get(
+        "url"
+    )
+    try:
+        url = database_url.resolve(explicit, start_embedded=not context.is_offline_mode())
+    except (database_url.DatabaseUrlError, RuntimeError) as exc:
+        raise CommandError(str(exc)) from None
+    return url.render_as_string(hide_password=False)
+
+
+def run_migrations_offline() -> None:
+    """Render SQL for a deploy pipeline; the script sets its own guard rails."""
+    context.configure(
+        url=target_url(),
+        target_metadata=Base.metadata,
+        literal_binds=True,
+        transaction_per_migration=True,
+        dialect_opts={"paramstyle": "named"},
+    )
+    for name, value in session_settings().items():
+        context.execute(f"SET {name} = '{value}'")
+    context.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+    with context.begin_transaction():
+        context.run_migrations()
+    context.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+
+
+def acquire_migration_lock(connection: Connection) -> None:
+    """Wait for the advisory lock without holding a transaction open while waiting."""
+    wait_seconds = float(setting("migration_lock_wait", "900"))
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while True:
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+        ).scalar()
+        connection.commit()
+        if got:
+            return
+        if not announced:
+            log.info("another migration is running; waiting for it to finish")
+            announced = True
+        if time.monotonic() > deadline:
+            raise CommandError(
+                f"another migration held the migration lock for over {wait_seconds:.0f}s; "
+                "check pg_stat_activity for application_name = 'flavatix-db migrations'"
+            )
+        time.sleep(0.5)
+
+
+def release_migration_lock(connection: Connection) -> None:
+    if connection.in_transaction():
+        connection.rollback()
+    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    connection.commit()
+
+
+def is_lock_timeout(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE
+
+
+def run_with_lock_retry(connection: Connection) -> None:
+    """Run the migrations; a revision that hit lock_timeout is retried from its start.
+
+    Completed revisions are committed (transaction_per_migration), so a retry
+    resumes at the revision that failed. Revisions are written to be re-runnable
+    after a partial autocommit block.
+    """
+    retries = int(setting("lock_retries", "5"))
+    destination = str(getattr(config.cmd_opts, "revision", "") or "")
+    for attempt in range(retries + 1):
+        applied: list[str] = []
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            transaction_per_migration=True,
+            include_object=include_object,
+            compare_type=True,
+            on_version_apply=lambda ctx, step, heads, run_args, **kw: applied.append(
+                step.up_revision_id or ""
+            ),
+        )
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        except DBAPIError as exc:
+            if not is_lock_timeout(exc) or attempt == retries:
+                raise
+            if connection.in_transaction():
+                connection.rollback()
+            if applied and RELATIVE_TARGET.search(destination):
+                # Retrying would count the relative step from the new position.
+                raise CommandError(
+                    f"lock_timeout after {len(applied)} revision(s) were applied; "
+                    "run `alembic current` and repeat the command with an absolute revision"
+                ) from exc
+            pause = min(2**attempt, 30)
+            log.warning(
+                "a lock was not granted within lock_timeout (attempt %d of %d); retrying in %ds",
+                attempt + 1,
+                retries + 1,
+                pause,
+            )
+            time.sleep(pause)
+
+
+def migrate(connection: Connection) -> None:
+    acquire_migration_lock(connection)
+    try:
+        run_with_lock_retry(connection)
+    finally:
+        release_migration_lock(connection)
+
+
+def apply_session_settings(connection: Connection) -> None:
+    for name, value in session_settings().items():
+        connection.execute(
+            text("SELECT set_config(:name, :value, false)"), {"name": name, "value": value}
+        )
+    connection.commit()
+
+
+def run_migrations_online() -> None:
+    handed_in = config.attributes.get("connection")
+    if isinstance(handed_in, Connection):
+        apply_session_settings(handed_in)
+        migrate(handed_in)
+        return
+    if isinstance(handed_in, Engine):
+        with handed_in.connect() as connection:
+            apply_session_settings(connection)
+            migrate(connection)
+        return
+    url = target_url()
+    options = " ".join(
+        f"-c {name}={value}"
+        for name, value in session_settings().items()
+        if name != "application_name"
+    )
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"application_name": APPLICATION_NAME, "options": options},
+    )
+    try:
+        try:
+            connection = engine.connect()
+        except OperationalError as exc:
+            first = str(exc.orig).strip().splitlines()[0]
+            where = engine.url.render_as_string(hide_password=True)
+            raise CommandError(f"cannot connect to {where}: {first}") from None
+        with connection:
+            migrate(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
