@@ -191,7 +191,12 @@ class FlavorWheel(Base):
 # Objects that revisions create with raw SQL and that these models do not
 # describe; each name says which revision owns it.
 SQL_MANAGED: dict[str, frozenset[str]] = {
-    "table": frozenset(),
+    "table": frozenset(
+        {
+            "mv_refresh_status",  # 003: bookkeeping of refresh_descriptor_views()
+            "query_performance_hints",  # 004: documentation rows
+        }
+    ),
     "index": frozenset(),
     "column": frozenset(),
 }

@@ -1,0 +1,46 @@
+"""Run this project's Alembic migrations in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+
+
+def alembic_config(url: str | None = None, *, quiet: bool = True) -> Config:
+    """The project's alembic.ini, aimed at ``url`` (else the usual resolution)."""
+    if not ALEMBIC_INI.is_file():
+        raise FileNotFoundError(
+            f"{ALEMBIC_INI} not found: flavatix-db runs from a checkout (pip install -e .)"
+        )
+    config = Config(str(ALEMBIC_INI))
+    if url:
+        config.attributes["url"] = url
+    if quiet:
+        # Keep the caller's logging setup; alembic.ini would reset it.
+        config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade(url: str, target: str = "head") -> None:
+    command.upgrade(alembic_config(url), target)
+
+
+def downgrade(url: str, target: str) -> None:
+    command.downgrade(alembic_config(url), target)
+
+
+def current_revision(url: str) -> str | None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

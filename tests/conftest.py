@@ -1,0 +1,118 @@
+"""Test harness: one private PostgreSQL server for the session, template databases per state.
+
+The server is started by the suite itself (as the postgres OS user when the
+suite runs as root) with pg_stat_statements preloaded. pytest-postgresql clones
+a fresh database from a template for every test, so a state such as "at revision
+000" is built once per session.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pytest_postgresql import factories
+from pytest_postgresql.executors import NoopExecutor
+
+from flavatix_db import migrations
+from flavatix_db.cluster import EPHEMERAL_SETTINGS, SUPERUSER, Cluster
+
+SUPABASE_LIKE = Path(__file__).parent / "supabase_like.sql"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[NoopExecutor]:
+    home = Path(tempfile.mkdtemp(prefix="flavatix-tests-"))
+    cluster = Cluster(home, database="postgres")
+    try:
+        cluster.start(settings=EPHEMERAL_SETTINGS)
+        port = cluster.port()
+        assert port is not None
+        base = NoopExecutor(
+            host="127.0.0.1", port=port, user=SUPERUSER, options="", dbname="flavatix_test"
+        )
+        # Every template below is cloned from this empty one.
+        with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{base.template_dbname}"')
+        yield base
+    finally:
+        cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def libpq_url(host: str, port: int | str, user: str, dbname: str) -> str:
+    return f"postgresql://{user}@{host}:{port}/{dbname}"
+
+
+def migrated_to(target: str, *, supabase: bool = False) -> Callable[..., None]:
+    """A template loader: optionally the Supabase stand-in, then `alembic upgrade target`."""
+
+    def load(host: str, port: int, user: str, dbname: str, **_: Any) -> None:
+        if supabase:
+            with psycopg.connect(host=host, port=port, user=user, dbname=dbname) as conn:
+                conn.execute(SUPABASE_LIKE.read_text())
+        if target != "base":
+            migrations.upgrade(libpq_url(host, port, user, dbname), target)
+
+    return load
+
+
+pg_empty = factories.postgresql_noproc(depends_on="pg_server", dbname="fx_empty")
+pg_at_000 = factories.postgresql_noproc(
+    depends_on="pg_server", dbname="fx_000", load=[migrated_to("000")]
+)
+pg_at_head = factories.postgresql_noproc(
+    depends_on="pg_server", dbname="fx_head", load=[migrated_to("head")]
+)
+pg_supabase_empty = factories.postgresql_noproc(
+    depends_on="pg_server", dbname="fx_sb_empty", load=[migrated_to("base", supabase=True)]
+)
+pg_supabase_head = factories.postgresql_noproc(
+    depends_on="pg_server", dbname="fx_sb_head", load=[migrated_to("head", supabase=True)]
+)
+
+empty_conn = factories.postgresql("pg_empty")
+at_000_conn = factories.postgresql("pg_at_000")
+at_head_conn = factories.postgresql("pg_at_head")
+supabase_empty_conn = factories.postgresql("pg_supabase_empty")
+supabase_head_conn = factories.postgresql("pg_supabase_head")
+
+
+def url_of(conn: psycopg.Connection[Any]) -> str:
+    info = conn.info
+    return libpq_url(info.host, info.port, info.user, info.dbname)
+
+
+@pytest.fixture
+def empty_db_url(empty_conn: psycopg.Connection[Any]) -> str:
+    """A fresh, empty database."""
+    return url_of(empty_conn)
+
+
+@pytest.fixture
+def baseline_db_url(at_000_conn: psycopg.Connection[Any]) -> str:
+    """A fresh database at revision 000 with empty tables."""
+    return url_of(at_000_conn)
+
+
+@pytest.fixture
+def head_db_url(at_head_conn: psycopg.Connection[Any]) -> str:
+    """A fresh database at head with empty tables."""
+    return url_of(at_head_conn)
+
+
+@pytest.fixture
+def supabase_empty_db_url(supabase_empty_conn: psycopg.Connection[Any]) -> str:
+    """A fresh database with Supabase's auth schema, roles and extensions schema."""
+    return url_of(supabase_empty_conn)
+
+
+@pytest.fixture
+def supabase_head_db_url(supabase_head_conn: psycopg.Connection[Any]) -> str:
+    """The Supabase stand-in, migrated to head."""
+    return url_of(supabase_head_conn)
