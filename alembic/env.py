@@ -21,13 +21,13 @@ import re
 import time
 from logging.config import fileConfig
 
+from alembic import context
+from alembic.util import CommandError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from alembic import context
-from alembic.util import CommandError
 from flavatix_db import database_url
 from flavatix_db.models import Base, include_object
 
@@ -67,9 +67,7 @@ def session_settings() -> dict[str, str]:
 
 
 def target_url() -> str:
-    explicit = context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get(
-        "url"
-    )
+    explicit = context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url")
     try:
         url = database_url.resolve(explicit, start_embedded=not context.is_offline_mode())
     except (database_url.DatabaseUrlError, RuntimeError) as exc:
@@ -137,8 +135,9 @@ def run_with_lock_retry(connection: Connection) -> None:
     """
     retries = int(setting("lock_retries", "5"))
     destination = str(getattr(config.cmd_opts, "revision", "") or "")
+    applied: list[str] = []
     for attempt in range(retries + 1):
-        applied: list[str] = []
+        applied.clear()
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,

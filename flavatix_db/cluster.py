@@ -102,9 +102,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _runuser() -> str:
+    # runuser lives in sbin, which is not always on a root PATH.
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise ClusterError("running as root needs runuser (util-linux) to start PostgreSQL")
+
+
 def _as_server_user(cmd: Sequence[str]) -> list[str]:
     if os.geteuid() == 0:
-        return ["runuser", "-u", SERVER_OS_USER, "--", *cmd]
+        return [_runuser(), "-u", SERVER_OS_USER, "--", *cmd]
     return list(cmd)
 
 
@@ -270,9 +278,7 @@ def _port_is_free(port: int) -> bool:
 
 
 def _server_user_can_enter(path: Path) -> bool:
-    probe = subprocess.run(
-        ["runuser", "-u", SERVER_OS_USER, "--", "test", "-w", str(path)], check=False
-    )
+    probe = subprocess.run(_as_server_user(["test", "-w", str(path)]), check=False)
     return probe.returncode == 0
 
 

@@ -7,6 +7,7 @@ Create Date: 2026-11-29
 Existing production databases already have this schema: they adopt the
 project with `alembic stamp 000`, never by running this revision.
 """
+
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
 # and never import flavatix_db. The previous release's code keeps serving users
 # while a revision runs.
@@ -31,6 +32,8 @@ BEGIN
 END;
 $$;
 
+-- The baseline as production databases have it, integer columns included
+-- (they hold 1..5 and small counts).
 CREATE TABLE public.flavor_descriptors (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL,
@@ -41,6 +44,7 @@ CREATE TABLE public.flavor_descriptors (
     category text,
     subcategory text,
     confidence_score numeric(3,2),
+    -- squawk-ignore prefer-bigint-over-int
     intensity integer,
     item_name text,
     item_category text,
@@ -80,11 +84,15 @@ CREATE TABLE public.flavor_wheels (
     scope_type text NOT NULL,
     scope_filter jsonb DEFAULT '{}'::jsonb,
     wheel_data jsonb NOT NULL,
+    -- squawk-ignore prefer-bigint-over-int
     total_descriptors integer DEFAULT 0,
+    -- squawk-ignore prefer-bigint-over-int
     unique_descriptors integer DEFAULT 0,
+    -- squawk-ignore prefer-bigint-over-int
     data_sources_count integer DEFAULT 0,
     generated_at timestamptz DEFAULT now(),
     expires_at timestamptz,
+    -- squawk-ignore prefer-bigint-over-int
     version integer DEFAULT 1,
     created_at timestamptz DEFAULT now(),
     updated_at timestamptz DEFAULT now(),
@@ -164,8 +172,11 @@ END;
 $$;
 """
 
+# Reached only after REFUSE_IF_POPULATED found no descriptor.
 DROP_TABLES = """
+-- squawk-ignore ban-drop-table
 DROP TABLE public.flavor_wheels;
+-- squawk-ignore ban-drop-table
 DROP TABLE public.flavor_descriptors;
 DO $$
 BEGIN

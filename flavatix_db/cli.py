@@ -1,0 +1,131 @@
+"""The flavatix-db command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import psycopg2
+from alembic.util import CommandError
+from sqlalchemy.engine import URL
+
+from flavatix_db import cluster, database_url, migrations
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def libpq(url: URL) -> str:
+    return database_url.to_libpq(url)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    embedded = cluster.embedded()
+    if args.action == "start":
+        print(embedded.start())
+    elif args.action == "stop":
+        print("stopped" if embedded.stop() else "not running")
+    elif args.action == "status":
+        if embedded.is_running():
+            print(f"running at {embedded.url()} (data in {embedded.home})")
+        else:
+            print(f"stopped (data in {embedded.home})")
+            return 3
+    else:
+        if not embedded.is_running():
+            raise cluster.ClusterError("the embedded cluster is not running: flavatix-db db start")
+        print(embedded.url())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Start the database if it is the embedded one, migrate to head, show what changed."""
+    url = database_url.resolve(args.url)
+    target = libpq(url)
+    print(f"database: {url.render_as_string(hide_password=True)}")
+    migrations.upgrade(target, "head")
+    print(f"revision: {migrations.current_revision(target)} (head)")
+    with psycopg2.connect(target) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM public.flavor_descriptors")
+        (rows,) = cur.fetchone() or (0,)
+        if rows == 0:
+            from flavatix_db import seed_data
+
+            summary = seed_data.load_descriptors(conn, args.rows, seed=42, progress=False)
+            rows = summary.rows
+            print(f"loaded {rows} sample descriptors")
+        cur.execute(
+            """
+            SELECT normalized_form, count(*) AS uses,
+                   array_agg(DISTINCT descriptor_text ORDER BY descriptor_text) AS spellings
+            FROM public.flavor_descriptors
+            GROUP BY normalized_form
+            HAVING count(DISTINCT descriptor_text) > 1
+            ORDER BY count(DISTINCT descriptor_text) DESC, uses DESC, normalized_form
+            LIMIT 5
+            """
+        )
+        print(f"\n{rows} descriptors; spellings that revision 001 folds into one normalized form:")
+        for form, uses, spellings in cur.fetchall():
+            shown = ", ".join(repr(s) for s in spellings[:4])
+            print(f"  {form!r:<22} {uses:>7} uses  <- {shown}")
+    return 0
+
+
+def cmd_seed_data(args: argparse.Namespace) -> int:
+    from flavatix_db import seed_data
+
+    url = libpq(database_url.resolve(args.url))
+    with psycopg2.connect(url) as conn:
+        summary = seed_data.load_descriptors(conn, args.rows, seed=args.seed, progress=True)
+    print(
+        f"loaded {summary.rows} descriptors for {summary.users} users "
+        f"({summary.concepts} concepts) in {summary.seconds:.1f}s"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flavatix-db",
+        description="Flavatix database migrations, sample data and benchmark.",
+    )
+    parser.add_argument(
+        "--url",
+        help="database URL (default: $DATABASE_URL, else the embedded cluster)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the embedded PostgreSQL cluster")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.set_defaults(handler=cmd_db)
+
+    demo = sub.add_parser("demo", help="migrate to head and show the result on sample data")
+    demo.add_argument("--rows", type=int, default=20_000, help="sample rows if the table is empty")
+    demo.set_defaults(handler=cmd_demo)
+
+    seed = sub.add_parser("seed-data", help="load a realistic, deterministic dataset")
+    seed.add_argument("--rows", type=int, required=True)
+    seed.add_argument("--seed", type=int, default=42)
+    seed.set_defaults(handler=cmd_seed_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (cluster.ClusterError, database_url.DatabaseUrlError, CommandError) as exc:
+        print(f"flavatix-db: {exc}", file=sys.stderr)
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+        print(f"flavatix-db: cannot connect to the database: {first}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("flavatix-db: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""alembic/env.py: offline rendering, the advisory lock, lock_timeout with retry, bad URLs."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+from alembic.script import ScriptDirectory
+
+from flavatix_db import migrations
+from tests.dbtools import ALEMBIC, PROJECT_ROOT, connect, load_sample, run_alembic, scalar
+
+
+def test_offline_sql_renders_every_revision(empty_db_url: str) -> None:
+    result = run_alembic(empty_db_url, "upgrade", "000:head", "--sql")
+    assert result.returncode == 0, result.stderr
+    sql = result.stdout
+    assert "SET lock_timeout = '3s'" in sql
+    assert "SELECT pg_advisory_lock(" in sql
+    assert "CREATE INDEX CONCURRENTLY" in sql
+    # Each revision after 000 stamps the version table in its own transaction.
+    later = len(list(ScriptDirectory.from_config(migrations.alembic_config()).walk_revisions())) - 1
+    assert sql.count("UPDATE alembic_version SET version_num=") == later
+    assert sql.count("\nBEGIN;") >= later
+    # Offline mode never touched the database.
+    assert scalar(empty_db_url, "SELECT to_regclass('public.alembic_version')") is None
+
+
+def test_offline_sql_renders_from_an_empty_database(empty_db_url: str) -> None:
+    result = run_alembic(empty_db_url, "upgrade", "head", "--sql")
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE public.flavor_descriptors" in result.stdout
+    assert "INSERT INTO alembic_version" in result.stdout
+
+
+def test_offline_downgrade_renders(empty_db_url: str) -> None:
+    result = run_alembic(empty_db_url, "downgrade", "head:000", "--sql")
+    assert result.returncode == 0, result.stderr
+    assert "DROP INDEX CONCURRENTLY IF EXISTS" in result.stdout
+
+
+def test_two_concurrent_upgrades_both_succeed_and_one_applies(baseline_db_url: str) -> None:
+    load_sample(baseline_db_url, 20000)
+    run_alembic(baseline_db_url, "stamp", "000")
+    env = {"DATABASE_URL": baseline_db_url}
+    procs = [
+        subprocess.Popen(
+            [*ALEMBIC, "upgrade", "head"],
+            cwd=PROJECT_ROOT,
+            env={**_base_env(), **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    logs = "".join(err for _, err in outputs)
+    assert logs.count("Running upgrade 000 -> 001") == 1, logs
+    assert "another migration is running" in logs
+    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == "001"
+
+
+def test_lock_held_elsewhere_makes_the_migration_give_up_then_fail(baseline_db_url: str) -> None:
+    with connect(baseline_db_url, autocommit=False) as blocker, blocker.cursor() as cur:
+        cur.execute("LOCK TABLE public.flavor_descriptors IN ACCESS SHARE MODE")
+        started = time.monotonic()
+        result = run_alembic(
+            baseline_db_url,
+            "-x",
+            "lock_timeout=500ms",
+            "-x",
+            "lock_retries=1",
+            "upgrade",
+            "head",
+            timeout=120,
+        )
+        elapsed = time.monotonic() - started
+        blocker.rollback()
+    assert result.returncode != 0
+    assert "lock timeout" in result.stderr
+    assert "retrying" in result.stderr
+    # Two attempts of 0.5 s plus a 1 s pause: it gave up instead of hanging.
+    assert elapsed < 60
+    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == "000"
+
+
+def test_lock_released_during_backoff_lets_the_retry_finish(baseline_db_url: str) -> None:
+    blocker = connect(baseline_db_url, autocommit=False)
+    conn = blocker.__enter__()
+    cur = conn.cursor()
+    cur.execute("LOCK TABLE public.flavor_descriptors IN ACCESS SHARE MODE")
+    release = threading.Timer(2.0, conn.rollback)
+    release.start()
+    try:
+        result = run_alembic(
+            baseline_db_url, "-x", "lock_timeout=500ms", "-x", "lock_retries=4", "upgrade", "head"
+        )
+    finally:
+        release.join()
+        blocker.__exit__(None, None, None)
+    assert result.returncode == 0, result.stderr
+    assert "retrying" in result.stderr
+    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == "001"
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    result = run_alembic("postgresql://nobody@127.0.0.1:1/nowhere", "upgrade", "head")
+    assert result.returncode != 0
+    assert "cannot connect to postgresql+psycopg2://nobody@127.0.0.1:1/nowhere" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_non_postgres_url_is_one_clear_line() -> None:
+    result = run_alembic("mysql://someone@localhost/db", "upgrade", "head")
+    assert result.returncode != 0
+    assert "must be a postgresql:// URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_lock_timeout_setting_is_rejected(baseline_db_url: str) -> None:
+    result = run_alembic(baseline_db_url, "-x", "lock_timeout=soon", "upgrade", "head")
+    assert result.returncode != 0
+    assert "lock_timeout must look like" in result.stderr
+
+
+def _base_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
