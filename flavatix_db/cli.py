@@ -85,6 +85,35 @@ def cmd_seed_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade_under_load(args: argparse.Namespace) -> int:
+    """Upgrade while application-like traffic runs; report how long the traffic waited."""
+    from flavatix_db import traffic
+
+    url = libpq(database_url.resolve(args.url))
+    if migrations.current_revision(url) is None:
+        migrations.upgrade(url, "000")
+    if args.rows:
+        from flavatix_db import seed_data
+
+        with psycopg2.connect(url) as conn:
+            seed_data.load_descriptors(conn, args.rows, seed=args.seed, progress=True)
+    result = traffic.upgrade_under_traffic(url, args.target, migrations.upgrade)
+    report = result.traffic
+    print(f"alembic upgrade {args.target}: {result.seconds:.1f} s")
+    print(
+        f"concurrent single-row INSERT: {report.inserts} ran, longest wait "
+        f"{report.insert_max_ms:.0f} ms"
+    )
+    print(
+        f"concurrent single-row SELECT: {report.selects} ran, longest wait "
+        f"{report.select_max_ms:.0f} ms"
+    )
+    if report.errors:
+        print(f"{len(report.errors)} statements failed, first: {report.errors[0]}")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flavatix-db",
@@ -108,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--rows", type=int, required=True)
     seed.add_argument("--seed", type=int, default=42)
     seed.set_defaults(handler=cmd_seed_data)
+
+    load = sub.add_parser(
+        "upgrade-under-load",
+        help="alembic upgrade while single-row writes and reads run; report their waits",
+    )
+    load.add_argument("--target", default="head", help="revision to upgrade to")
+    load.add_argument("--rows", type=int, default=0, help="load this many rows first")
+    load.add_argument("--seed", type=int, default=42)
+    load.set_defaults(handler=cmd_upgrade_under_load)
     return parser
 
 

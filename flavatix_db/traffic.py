@@ -1,0 +1,145 @@
+"""Application-like traffic on a second connection while a migration runs.
+
+It answers the question an operator asks before running a migration on a live
+database: how long did the application's single-row writes and reads wait?
+Writes use only baseline columns, the way the previous release's code does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+
+INSERT = """
+INSERT INTO public.flavor_descriptors
+    (user_id, source_type, source_id, descriptor_text, descriptor_type, category, intensity)
+VALUES (%s, 'quick_tasting', %s, %s, 'aroma', 'Fruity', 3)
+"""
+# Rows the traffic writes carry this prefix, so a benchmark can remove them.
+TEXT_PREFIX = "zz traffic probe"
+SELECT = """
+SELECT id, descriptor_text, created_at FROM public.flavor_descriptors
+WHERE user_id = %s ORDER BY created_at DESC LIMIT 20
+"""
+
+
+@dataclass
+class Waits:
+    """Latencies (ms) of one kind of statement, and the errors it met."""
+
+    samples: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.samples, default=0.0)
+
+    def record(self, cur: psycopg2.extensions.cursor, sql: str, params: tuple[Any, ...]) -> None:
+        started = time.perf_counter()
+        try:
+            cur.execute(sql, params)
+            if cur.description:
+                cur.fetchall()
+        except psycopg2.Error as exc:
+            self.errors.append(str(exc).strip().splitlines()[0])
+        self.samples.append((time.perf_counter() - started) * 1000)
+
+
+@dataclass(frozen=True)
+class TrafficReport:
+    inserts: int
+    selects: int
+    insert_max_ms: float
+    select_max_ms: float
+    errors: tuple[str, ...]
+
+    @property
+    def max_wait_ms(self) -> float:
+        return max(self.insert_max_ms, self.select_max_ms)
+
+
+class Traffic:
+    """Runs INSERT and SELECT in turn, one every ``pause`` seconds, until stopped."""
+
+    def __init__(self, url: str, user_ids: Sequence[uuid.UUID], pause: float = 0.005) -> None:
+        if not user_ids:
+            raise ValueError("traffic needs at least one user id")
+        self._url = url
+        self._users = list(user_ids)
+        self._pause = pause
+        self._stop = threading.Event()
+        self._inserts = Waits()
+        self._selects = Waits()
+        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self) -> TrafficReport:
+        return TrafficReport(
+            inserts=len(self._inserts.samples),
+            selects=len(self._selects.samples),
+            insert_max_ms=self._inserts.max_ms,
+            select_max_ms=self._selects.max_ms,
+            errors=tuple(self._inserts.errors + self._selects.errors),
+        )
+
+    def _run(self) -> None:
+        conn = psycopg2.connect(self._url, application_name="flavatix-db traffic")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                turn = 0
+                while not self._stop.is_set():
+                    user = str(self._users[turn % len(self._users)])
+                    text = f"{TEXT_PREFIX} {turn}"
+                    self._inserts.record(cur, INSERT, (user, str(uuid.uuid4()), text))
+                    self._selects.record(cur, SELECT, (user,))
+                    turn += 1
+                    time.sleep(self._pause)
+        finally:
+            conn.close()
+
+
+@dataclass(frozen=True)
+class UpgradeUnderTraffic:
+    target: str
+    seconds: float
+    traffic: TrafficReport
+
+
+def sample_users(url: str, limit: int = 50) -> list[uuid.UUID]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT DISTINCT user_id FROM public.flavor_descriptors LIMIT %s", (limit,))
+            users = [uuid.UUID(str(row[0])) for row in cur.fetchall()]
+    finally:
+        conn.close()
+    return users or [uuid.uuid4()]
+
+
+def upgrade_under_traffic(
+    url: str, target: str, upgrade: Callable[[str, str], None]
+) -> UpgradeUnderTraffic:
+    """Run ``upgrade(url, target)`` while Traffic writes and reads on another connection."""
+    with Traffic(url, sample_users(url)) as traffic:
+        # Let the traffic settle before the migration starts.
+        time.sleep(0.5)
+        started = time.perf_counter()
+        upgrade(url, target)
+        seconds = time.perf_counter() - started
+        time.sleep(0.5)
+    return UpgradeUnderTraffic(target=target, seconds=seconds, traffic=traffic.report())
