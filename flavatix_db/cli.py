@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import psycopg2
 from alembic.util import CommandError
@@ -57,7 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cur.execute(
             """
             SELECT normalized_form, count(*) AS uses,
-                   array_agg(DISTINCT descriptor_text ORDER BY descriptor_text) AS spellings
+                   array_agg(DISTINCT descriptor_text) AS spellings
             FROM public.flavor_descriptors
             GROUP BY normalized_form
             HAVING count(DISTINCT descriptor_text) > 1
@@ -67,8 +68,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         print(f"\n{rows} descriptors; spellings that revision 001 folds into one normalized form:")
         for form, uses, spellings in cur.fetchall():
-            shown = ", ".join(repr(s) for s in spellings[:4])
-            print(f"  {form!r:<22} {uses:>7} uses  <- {shown}")
+            shown = ", ".join(repr(s) for s in spellings[:3])
+            print(f"  {form!r:<18} {uses:>6} uses, {len(spellings):>2} spellings: {shown}, ...")
     return 0
 
 
@@ -114,6 +115,21 @@ def cmd_upgrade_under_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from flavatix_db import bench
+
+    url = libpq(database_url.resolve(args.url))
+    result = bench.run(url, args.rows, seed=args.seed, reps=args.reps)
+    print(bench.format_table(result))
+    if args.json:
+        bench.write_json(result, args.json)
+        print(f"wrote {args.json}")
+    if args.chart:
+        bench.write_chart(result, args.chart)
+        print(f"wrote {args.chart}")
+    return 0 if all(q.same_answers for q in result.queries) else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flavatix-db",
@@ -146,6 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--rows", type=int, default=0, help="load this many rows first")
     load.add_argument("--seed", type=int, default=42)
     load.set_defaults(handler=cmd_upgrade_under_load)
+
+    bench = sub.add_parser(
+        "bench",
+        help="before/after timings of the six query kinds (uses a scratch database)",
+    )
+    bench.add_argument("--rows", type=int, required=True)
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--reps", type=int, default=30, help="timed calls per kind and side")
+    bench.add_argument("--json", type=Path, help="write the results as JSON here")
+    bench.add_argument("--chart", type=Path, help="write a PNG chart here")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 

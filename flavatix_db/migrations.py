@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from flavatix_db import database_url
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
@@ -38,7 +40,7 @@ def downgrade(url: str, target: str) -> None:
 
 
 def current_revision(url: str) -> str | None:
-    engine = create_engine(url, poolclass=NullPool)
+    engine = create_engine(database_url.to_sqlalchemy(url, source="url"), poolclass=NullPool)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
