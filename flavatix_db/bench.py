@@ -1,0 +1,498 @@
+"""The benchmark behind the README's performance table.
+
+It loads realistic data at revision 000, times six kinds of question the way an
+application answers them on the baseline schema ("before"), upgrades to head
+while a concurrent writer keeps inserting, refreshes the views, times the same
+questions through the optimized functions ("after"), checks both give the same
+answers, and times a primary-key lookup as the floor.
+
+"Before" queries ask exactly what the functions answer, in plain SQL over the
+raw rows, with only pg_trgm and unaccent added to the baseline (a naive fuzzy
+query needs them). The data lives in a scratch database, ``flavatix_bench``,
+cloned from a cached template per (rows, seed), so a second run skips loading.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from flavatix_db import migrations, seed_data, traffic
+
+Cursor = psycopg2.extensions.cursor
+Answer = Any
+
+BENCH_DATABASE = "flavatix_bench"
+PAGE_SIZE = 50
+DEEP_PAGE = 20
+# A naive "before" query may scan everything; past this it counts as this long.
+BEFORE_TIMEOUT_MS = 60_000
+
+# normalize_descriptor_text() as an expression: the baseline has no such function.
+NORM = "btrim(regexp_replace(lower(unaccent(descriptor_text)), '[[:space:]]+', ' ', 'g'))"
+
+
+@dataclass(frozen=True)
+class KindResult:
+    kind: str
+    before_p50_ms: float
+    before_p95_ms: float
+    after_p50_ms: float
+    after_p95_ms: float
+    speedup_p50: float
+    same_answers: bool
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    rows: int
+    floor_p50_ms: float
+    migration: dict[str, float]
+    queries: list[KindResult]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "floor_p50_ms": self.floor_p50_ms,
+            "migration": self.migration,
+            "queries": [asdict(q) for q in self.queries],
+        }
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of question: its parameters, its naive and optimized answers."""
+
+    name: str
+    params: Sequence[Any]
+    before: Callable[[Cursor, Any], Answer]
+    after: Callable[[Cursor, Any], Answer]
+
+
+# --- the six kinds --------------------------------------------------------------
+
+
+def _rows(cur: Cursor, query: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    cur.execute(query, params)
+    return list(cur.fetchall())
+
+
+def wheel_before(cur: Cursor, user: str) -> Answer:
+    rows = _rows(
+        cur,
+        """SELECT coalesce(category, 'Uncategorized'), coalesce(subcategory, 'General'),
+                  count(*)
+           FROM public.flavor_descriptors
+           WHERE user_id = %s AND descriptor_type IN ('aroma', 'flavor')
+           GROUP BY 1, 2""",
+        (user,),
+    )
+    return _wheel_totals((cat, sub, int(n)) for cat, sub, n in rows)
+
+
+def wheel_after(cur: Cursor, user: str) -> Answer:
+    cur.execute("SELECT public.generate_wheel_data_optimized(%s, 'combined')", (user,))
+    row = cur.fetchone()
+    wheel = row[0] if row else {}
+    return _wheel_totals(
+        (cat["name"], sub["name"], int(sub["count"]))
+        for cat in wheel.get("categories", [])
+        for sub in cat.get("subcategories", [])
+    )
+
+
+def _wheel_totals(rows: Any) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for category, subcategory, count in rows:
+        totals[f"{category}/{subcategory}"] = totals.get(f"{category}/{subcategory}", 0) + count
+    return totals
+
+
+def page_before(cur: Cursor, param: tuple[str, int]) -> Answer:
+    user, page = param
+    rows = _rows(
+        cur,
+        """SELECT id FROM public.flavor_descriptors WHERE user_id = %s
+           ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s""",
+        (user, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+    )
+    return [str(r[0]) for r in rows]
+
+
+def page_after_factory(cursors: dict[tuple[str, int], tuple[Any, Any]]) -> Callable[..., Answer]:
+    def page_after(cur: Cursor, param: tuple[str, int]) -> Answer:
+        cursor_id, cursor_at = cursors[param]
+        rows = _rows(
+            cur,
+            "SELECT id FROM public.get_descriptors_paginated(%s, NULL, NULL, %s, %s, %s)",
+            (param[0], cursor_id, cursor_at, PAGE_SIZE),
+        )
+        return [str(r[0]) for r in rows]
+
+    return page_after
+
+
+def page_cursors(cur: Cursor, params: Sequence[tuple[str, int]]) -> dict[Any, tuple[Any, Any]]:
+    found: dict[Any, tuple[Any, Any]] = {}
+    for user, page in params:
+        if page == 1:
+            found[(user, page)] = (None, None)
+            continue
+        cur.execute(
+            """SELECT id, created_at FROM public.flavor_descriptors WHERE user_id = %s
+               ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET %s""",
+            (user, (page - 1) * PAGE_SIZE - 1),
+        )
+        row = cur.fetchone()
+        found[(user, page)] = (str(row[0]), row[1]) if row else (None, None)
+    return found
+
+
+def autocomplete_before(cur: Cursor, prefix: str) -> Answer:
+    rows = _rows(
+        cur,
+        f"""WITH forms AS (
+                SELECT {NORM} AS form, count(*) AS n FROM public.flavor_descriptors
+                GROUP BY 1)
+            SELECT form FROM forms
+            WHERE form LIKE %s || '%%' OR word_similarity(%s, form) >= 0.5
+            ORDER BY (form LIKE %s || '%%') DESC, n DESC, form LIMIT 10""",
+        (prefix, prefix, prefix),
+    )
+    return [r[0] for r in rows]
+
+
+def autocomplete_after(cur: Cursor, prefix: str) -> Answer:
+    rows = _rows(
+        cur,
+        "SELECT descriptor_text FROM public.autocomplete_descriptors(%s)",
+        (prefix,),
+    )
+    return [seed_data.normalize_descriptor(r[0]) for r in rows]
+
+
+def stats_before(cur: Cursor, user: str) -> Answer:
+    cur.execute(
+        """SELECT count(*), count(*) FILTER (WHERE descriptor_type = 'aroma'),
+                  count(*) FILTER (WHERE descriptor_type = 'flavor'),
+                  count(DISTINCT source_id)
+           FROM public.flavor_descriptors WHERE user_id = %s""",
+        (user,),
+    )
+    row = cur.fetchone()
+    return tuple(int(v) for v in row) if row else ()
+
+
+def stats_after(cur: Cursor, user: str) -> Answer:
+    cur.execute("SELECT public.get_user_descriptor_stats(%s)", (user,))
+    row = cur.fetchone()
+    stats = row[0] if row else {}
+    by_type = stats.get("by_type", {})
+    return (
+        int(stats.get("total_descriptors", -1)),
+        int(by_type.get("aroma", 0)),
+        int(by_type.get("flavor", 0)),
+        int(stats.get("sources", -1)),
+    )
+
+
+def similar_before(cur: Cursor, word: str) -> Answer:
+    rows = _rows(
+        cur,
+        f"""SELECT form FROM (
+                SELECT {NORM} AS form, count(*) AS n FROM public.flavor_descriptors
+                GROUP BY 1) forms
+            WHERE similarity(form, %s) >= 0.3
+            ORDER BY similarity(form, %s) DESC, n DESC, form LIMIT 20""",
+        (word, word),
+    )
+    return [r[0] for r in rows]
+
+
+def similar_after(cur: Cursor, word: str) -> Answer:
+    rows = _rows(cur, "SELECT descriptor_text FROM public.find_similar_descriptors(%s)", (word,))
+    return [seed_data.normalize_descriptor(r[0]) for r in rows]
+
+
+def duplicates_before(cur: Cursor, user: str) -> Answer:
+    rows = _rows(
+        cur,
+        f"""WITH mine AS (
+                SELECT DISTINCT {NORM} AS form, descriptor_type FROM public.flavor_descriptors
+                WHERE user_id = %s)
+            SELECT a.form, b.form, a.descriptor_type FROM mine a
+            JOIN mine b ON b.descriptor_type = a.descriptor_type AND b.form > a.form
+            WHERE similarity(a.form, b.form) >= 0.8""",
+        (user,),
+    )
+    return sorted(rows)
+
+
+def duplicates_after(cur: Cursor, user: str) -> Answer:
+    rows = _rows(
+        cur,
+        """SELECT descriptor1_text, descriptor2_text, descriptor_type
+           FROM public.find_duplicate_descriptors(%s, 0.8, 1000)""",
+        (user,),
+    )
+    pairs = []
+    for first, second, kind in rows:
+        a, b = seed_data.normalize_descriptor(first), seed_data.normalize_descriptor(second)
+        pairs.append((min(a, b), max(a, b), kind))
+    return sorted(pairs)
+
+
+# --- measuring ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    p50_ms: float
+    p95_ms: float
+    answers: dict[str, Answer]
+
+
+def measure(
+    cur: Cursor, fn: Callable[[Cursor, Any], Answer], params: Sequence[Any], reps: int
+) -> Timing:
+    """Warm up once per parameter, then time ``reps`` calls cycling through them."""
+    answers = {}
+    for param in params:
+        answers[repr(param)] = _timed_call(cur, fn, param)[1]
+    samples = [_timed_call(cur, fn, params[i % len(params)])[0] for i in range(reps)]
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return Timing(statistics.median(samples), p95, answers)
+
+
+def _timed_call(cur: Cursor, fn: Callable[[Cursor, Any], Answer], param: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    try:
+        answer = fn(cur, param)
+    except psycopg2.errors.QueryCanceled:
+        cur.connection.rollback()
+        return float(BEFORE_TIMEOUT_MS), "timed out"
+    return (time.perf_counter() - started) * 1000, answer
+
+
+# --- the run --------------------------------------------------------------------
+
+
+def _server_url(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+def prepare_database(url: str, rows: int, seed: int, progress: bool) -> str:
+    """A fresh flavatix_bench at revision 000 holding the dataset; returns its URL."""
+    template = f"flavatix_bench_tmpl_{rows}_{seed}"
+    admin = psycopg2.connect(_server_url(url, "postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
+                _fill_template(_server_url(url, template), rows, seed, progress)
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(BENCH_DATABASE)
+                )
+            )
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(BENCH_DATABASE), sql.Identifier(template)
+                )
+            )
+    finally:
+        admin.close()
+    return _server_url(url, BENCH_DATABASE)
+
+
+def _fill_template(url: str, rows: int, seed: int, progress: bool) -> None:
+    migrations.upgrade(url, "000")
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            # The naive fuzzy "before" queries need these two.
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            cur.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+        conn.autocommit = False
+        seed_data.load_descriptors(conn, rows, seed=seed, progress=progress)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("VACUUM (ANALYZE) public.flavor_descriptors")
+    finally:
+        conn.close()
+
+
+def build_kinds(cur: Cursor, rows: int, seed: int) -> list[Kind]:
+    heaviest = str(seed_data.user_uuid(seed, seed_data.heaviest_user_rank(rows)))
+    median_rank = seed_data.median_user_rank(rows)
+    medians = [str(seed_data.user_uuid(seed, median_rank + k)) for k in (0, 1, 2)]
+    users = [heaviest, *medians]
+    vocabulary = [c.text for c in seed_data.VOCABULARY]
+    common = [t for t in vocabulary[:40] if " " not in t][:3]
+    rare = [t for t in vocabulary[1500:3000] if " " not in t and t.isascii()][:2]
+    typos = [_misspell(t) for t in common[:2]]
+    words = [*common, *rare, *typos]
+    prefixes = [w[:3] for w in common] + [w[:4] for w in rare]
+    page_params = [(heaviest, 1), (heaviest, DEEP_PAGE), (medians[0], 1)]
+    return [
+        Kind("wheel_generation", users, wheel_before, wheel_after),
+        Kind("descriptor_page", page_params, page_before, page_before),
+        Kind("autocomplete", prefixes, autocomplete_before, autocomplete_after),
+        Kind("user_statistics", users, stats_before, stats_after),
+        Kind("similarity_search", words, similar_before, similar_after),
+        Kind("duplicate_detection", users, duplicates_before, duplicates_after),
+    ]
+
+
+def _misspell(word: str) -> str:
+    """Drop one inner letter: a typo whose intended word is known."""
+    middle = len(word) // 2
+    return word[:middle] + word[middle + 1 :]
+
+
+def run(
+    url: str,
+    rows: int,
+    seed: int = 42,
+    reps: int = 30,
+    progress: bool = True,
+    say: Callable[[str], None] = print,
+) -> BenchResult:
+    bench_url = prepare_database(url, rows, seed, progress)
+    conn = psycopg2.connect(bench_url, application_name="flavatix-db bench")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            kinds = build_kinds(cur, rows, seed)
+            say(f"before: {len(kinds)} kinds x {reps} calls on the baseline schema")
+            cur.execute(f"SET statement_timeout = {BEFORE_TIMEOUT_MS}")
+            before = {kind.name: measure(cur, kind.before, kind.params, reps) for kind in kinds}
+            cur.execute("RESET statement_timeout")
+
+            say("upgrading to head while a concurrent writer inserts")
+            upgrade = traffic.upgrade_under_traffic(bench_url, "head", migrations.upgrade)
+            cur.execute(
+                "DELETE FROM public.flavor_descriptors WHERE descriptor_text LIKE %s",
+                (traffic.TEXT_PREFIX + " %",),
+            )
+            started = time.perf_counter()
+            cur.execute("SELECT public.refresh_descriptor_views()")
+            refresh_seconds = time.perf_counter() - started
+            cur.execute("VACUUM (ANALYZE) public.flavor_descriptors")
+
+            say("after: the optimized functions")
+            # Keyset pages start where the previous page ended; found untimed.
+            page_kind = next(k for k in kinds if k.name == "descriptor_page")
+            cursors = page_cursors(cur, page_kind.params)
+            kinds = [
+                replace(k, after=page_after_factory(cursors)) if k is page_kind else k
+                for k in kinds
+            ]
+            after = {kind.name: measure(cur, kind.after, kind.params, reps) for kind in kinds}
+            floor = measure(cur, primary_key_lookup, _some_ids(cur), reps)
+    finally:
+        conn.close()
+
+    queries = []
+    for kind in kinds:
+        b, a = before[kind.name], after[kind.name]
+        queries.append(
+            KindResult(
+                kind=kind.name,
+                before_p50_ms=round(b.p50_ms, 3),
+                before_p95_ms=round(b.p95_ms, 3),
+                after_p50_ms=round(a.p50_ms, 3),
+                after_p95_ms=round(a.p95_ms, 3),
+                speedup_p50=round(b.p50_ms / a.p50_ms, 1) if a.p50_ms else 0.0,
+                same_answers=same_answers(b.answers, a.answers),
+            )
+        )
+    return BenchResult(
+        rows=rows,
+        floor_p50_ms=round(floor.p50_ms, 3),
+        migration={
+            "seconds": round(upgrade.seconds, 1),
+            "writer_max_wait_ms": round(upgrade.traffic.max_wait_ms, 1),
+            "refresh_seconds": round(refresh_seconds, 1),
+        },
+        queries=queries,
+    )
+
+
+def same_answers(before: dict[str, Answer], after: dict[str, Answer]) -> bool:
+    """Equal for every parameter; a "before" that timed out proves nothing either way."""
+    return all(b == "timed out" or b == after.get(key) for key, b in before.items())
+
+
+def primary_key_lookup(cur: Cursor, row_id: str) -> Answer:
+    return _rows(cur, "SELECT * FROM public.flavor_descriptors WHERE id = %s", (row_id,))
+
+
+def _some_ids(cur: Cursor) -> list[str]:
+    cur.execute("SELECT id FROM public.flavor_descriptors TABLESAMPLE SYSTEM (1) LIMIT 20")
+    ids = [str(r[0]) for r in cur.fetchall()]
+    return ids or [str(uuid.uuid4())]
+
+
+# --- reporting ------------------------------------------------------------------
+
+
+def format_table(result: BenchResult) -> str:
+    head = (
+        f"{'query':<21} {'before p50':>11} {'before p95':>11} {'after p50':>10} "
+        f"{'after p95':>10} {'speedup':>8} {'x floor':>8}  same"
+    )
+    lines = [f"{result.rows:,} rows; floor (primary-key lookup) p50 {result.floor_p50_ms} ms", head]
+    for q in result.queries:
+        over_floor = q.after_p50_ms / result.floor_p50_ms if result.floor_p50_ms else 0.0
+        lines.append(
+            f"{q.kind:<21} {q.before_p50_ms:>9.1f}ms {q.before_p95_ms:>9.1f}ms "
+            f"{q.after_p50_ms:>8.2f}ms {q.after_p95_ms:>8.2f}ms {q.speedup_p50:>7.1f}x "
+            f"{over_floor:>7.1f}x  {'yes' if q.same_answers else 'NO'}"
+        )
+    m = result.migration
+    lines.append(
+        f"alembic upgrade head under load: {m['seconds']} s, longest concurrent write/read "
+        f"{m['writer_max_wait_ms']} ms; refresh_descriptor_views(): {m['refresh_seconds']} s"
+    )
+    return "\n".join(lines)
+
+
+def write_json(result: BenchResult, path: Path) -> None:
+    path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+
+
+def write_chart(result: BenchResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [q.kind.replace("_", "\n") for q in result.queries]
+    x = range(len(kinds))
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.bar([i - 0.2 for i in x], [q.before_p50_ms for q in result.queries], 0.4, label="before")
+    ax.bar([i + 0.2 for i in x], [q.after_p50_ms for q in result.queries], 0.4, label="after")
+    ax.axhline(result.floor_p50_ms, color="grey", linestyle="--", label="primary-key lookup")
+    ax.set_yscale("log")
+    ax.set_ylabel("p50 latency (ms, log scale)")
+    ax.set_xticks(list(x), kinds)
+    ax.set_title(f"flavatix-db: before and after the plan, {result.rows:,} rows")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

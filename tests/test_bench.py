@@ -1,0 +1,58 @@
+"""The benchmark runs end to end on a small dataset (its timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flavatix_db import cli
+from tests.dbtools import scalar
+
+
+def test_bench_small_run_writes_table_json_and_chart(
+    empty_db_url: str, tmp_path: Path, capsys: object
+) -> None:
+    report, chart = tmp_path / "bench.json", tmp_path / "bench.png"
+    code = cli.main(
+        [
+            "--url",
+            empty_db_url,
+            "bench",
+            "--rows",
+            "3000",
+            "--json",
+            str(report),
+            "--chart",
+            str(chart),
+        ]
+    )
+    result = json.loads(report.read_text())
+    assert result["rows"] == 3000
+    assert result["floor_p50_ms"] > 0
+    assert set(result["migration"]) >= {"seconds", "writer_max_wait_ms"}
+    kinds = [q["kind"] for q in result["queries"]]
+    assert kinds == [
+        "wheel_generation",
+        "descriptor_page",
+        "autocomplete",
+        "user_statistics",
+        "similarity_search",
+        "duplicate_detection",
+    ]
+    for query in result["queries"]:
+        assert set(query) == {
+            "kind",
+            "before_p50_ms",
+            "before_p95_ms",
+            "after_p50_ms",
+            "after_p95_ms",
+            "speedup_p50",
+            "same_answers",
+        }
+        assert query["after_p50_ms"] > 0
+        assert query["same_answers"] is True, query["kind"]
+    assert code == 0
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The scratch database is at head; the template keeps the baseline for next time.
+    bench_url = empty_db_url.rsplit("/", 1)[0] + "/flavatix_bench"
+    assert scalar(bench_url, "SELECT count(*) FROM alembic_version") == 1
