@@ -197,7 +197,16 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "query_performance_hints",  # 004: documentation rows
         }
     ),
-    "index": frozenset(),
+    "index": frozenset(
+        {
+            # 002: trigram GIN indexes (operator classes) and the full-text expression index.
+            "ix_flavor_descriptors_text_trgm",
+            "ix_flavor_descriptors_normalized_trgm",
+            "ix_flavor_descriptors_category_trgm",
+            "ix_flavor_descriptors_subcategory_trgm",
+            "ix_flavor_descriptors_search_vector",
+        }
+    ),
     "column": frozenset(),
 }
 

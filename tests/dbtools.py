@@ -86,17 +86,18 @@ def load_sample(url: str, rows: int, *, seed: int = 7) -> None:
             (user_id, source_type, source_id, descriptor_text, descriptor_type, category,
              subcategory, confidence_score, intensity, item_name, item_category, created_at,
              updated_at)
-        SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g % 37), 12, '0'))::uuid,
-               (ARRAY['quick_tasting', 'quick_review', 'prose_review'])[1 + g % 3],
+        SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g %% 37), 12, '0'))::uuid,
+               (ARRAY['quick_tasting', 'quick_review', 'prose_review'])[1 + g %% 3],
                ('00000000-0000-4000-9000-' || lpad(to_hex(g / 8), 12, '0'))::uuid,
                (ARRAY['Cherry', '  dark   cherry ', 'Crème Brûlée', 'VANILLA', 'toasted oak',
-                      'Café au lait', 'peaty', 'silky'])[1 + g % 8] || ' ' || (g / 8 % 50),
-               (ARRAY['aroma', 'flavor', 'texture', 'metaphor'])[1 + g % 4],
-               CASE WHEN g % 5 = 0 THEN NULL ELSE (ARRAY['Fruity', 'Woody', 'Sweet'])[1 + g % 3] END,
-               CASE WHEN g % 7 = 0 THEN NULL ELSE 'Sub ' || (g % 4) END,
+                      'Café au lait', 'peaty', 'silky'])[1 + g %% 8] || ' ' || (g / 8 %% 50),
+               (ARRAY['aroma', 'flavor', 'texture', 'metaphor'])[1 + g %% 4],
+               CASE WHEN g %% 5 = 0 THEN NULL
+                    ELSE (ARRAY['Fruity', 'Woody', 'Sweet'])[1 + g %% 3] END,
+               CASE WHEN g %% 7 = 0 THEN NULL ELSE 'Sub ' || (g %% 4) END,
                round((0.5 + random() / 2)::numeric, 2),
-               CASE WHEN g % 6 = 0 THEN NULL ELSE 1 + g % 5 END,
-               'Item ' || (g % 11), (ARRAY['whiskey', 'coffee', 'wine'])[1 + g % 3],
+               CASE WHEN g %% 6 = 0 THEN NULL ELSE 1 + g %% 5 END,
+               'Item ' || (g %% 11), (ARRAY['whiskey', 'coffee', 'wine'])[1 + g %% 3],
                timestamptz '2025-01-01' + g * interval '17 minutes',
                timestamptz '2025-01-01' + g * interval '17 minutes'
         FROM generate_series(0, %(rows)s - 1) AS g;
