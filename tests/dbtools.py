@@ -72,7 +72,9 @@ def insert_descriptor(url: str, **values: Any) -> uuid.UUID:
     columns = ", ".join(row)
     placeholders = ", ".join(f"%({name})s" for name in row)
     params = {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in row.items()}
-    execute(url, f"INSERT INTO public.flavor_descriptors ({columns}) VALUES ({placeholders})", params)
+    execute(
+        url, f"INSERT INTO public.flavor_descriptors ({columns}) VALUES ({placeholders})", params
+    )
     return uuid.UUID(str(row["id"]))
 
 

@@ -14,9 +14,10 @@ import pytest
 
 from tests.dbtools import connect, execute
 
-USER_A = "00000000-0000-4000-8000-00000000000a"
-USER_B = "00000000-0000-4000-8000-00000000000b"
-USER_EMPTY = "00000000-0000-4000-8000-0000000000ee"
+# Outside the range of users that tests.dbtools.load_sample generates.
+USER_A = "00000000-0000-4000-8000-00000000aaaa"
+USER_B = "00000000-0000-4000-8000-00000000bbbb"
+USER_EMPTY = "00000000-0000-4000-8000-00000000eeee"
 
 # (user, source n, text, type, category, subcategory, intensity, created_at)
 ROWS: list[tuple[str, int, str, str, str | None, str | None, int | None, str]] = [
@@ -74,8 +75,12 @@ def call_as(
     role: str | None = None,
     sub: str | None = None,
     search_path: str | None = None,
+    commit: bool = False,
 ) -> list[Any]:
-    """Run ``sql`` as ``role`` with JWT subject ``sub`` (as PostgREST would), in one transaction."""
+    """Run ``sql`` as ``role`` with JWT subject ``sub`` (as PostgREST would), in one transaction.
+
+    The transaction is rolled back unless ``commit``.
+    """
     with connect(url, autocommit=False) as conn, conn.cursor() as cur:
         if search_path is not None:
             cur.execute("SELECT set_config('search_path', %s, true)", (search_path,))
@@ -85,7 +90,10 @@ def call_as(
             cur.execute("SELECT set_config('role', %s, true)", (role,))
         cur.execute(sql, params)
         rows = cur.fetchall() if cur.description else []
-        conn.rollback()
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
         return rows
 
 
