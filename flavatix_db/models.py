@@ -140,6 +140,13 @@ class FlavorDescriptor(Base):
             "descriptor_type",
             unique=True,
         ),
+        # Revision 004: keyset pages, newest first, id breaking created_at ties.
+        Index(
+            "ix_flavor_descriptors_user_created_id",
+            "user_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
     )
 
 
