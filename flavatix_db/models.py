@@ -140,6 +140,13 @@ class FlavorDescriptor(Base):
             "descriptor_type",
             unique=True,
         ),
+        # Revision 004: keyset pages, newest first, id breaking created_at ties.
+        Index(
+            "ix_flavor_descriptors_user_created_id",
+            "user_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
     )
 
 
@@ -197,7 +204,16 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "query_performance_hints",  # 004: documentation rows
         }
     ),
-    "index": frozenset(),
+    "index": frozenset(
+        {
+            # 002: trigram GIN indexes (operator classes) and the full-text expression index.
+            "ix_flavor_descriptors_text_trgm",
+            "ix_flavor_descriptors_normalized_trgm",
+            "ix_flavor_descriptors_category_trgm",
+            "ix_flavor_descriptors_subcategory_trgm",
+            "ix_flavor_descriptors_search_vector",
+        }
+    ),
     "column": frozenset(),
 }
 

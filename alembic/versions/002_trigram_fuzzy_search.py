@@ -1,0 +1,638 @@
+"""Trigram fuzzy search: pg_trgm, trigram and full-text indexes, search functions.
+
+Revision ID: 002
+Revises: 001
+Create Date: 2026-11-29
+
+What the search functions search over: realistic data repeats a few thousand
+distinct descriptors across millions of rows, so find_similar_descriptors,
+autocomplete_descriptors and suggest_descriptor_category match against
+mv_descriptor_search, one row per (normalized form, type, category,
+subcategory) with its usage count, through trigram operators (`%`, `<%`) that
+its GIN index serves; the threshold is applied with set_config inside the
+function (restored on exit), never as a `similarity(...) >= x` filter. A
+user's own counts come from index probes on (user_id, normalized_form,
+descriptor_type). The view is refreshed by refresh_descriptor_views()
+(revision 003); forms first written after the last refresh are found after the
+next one. find_duplicate_descriptors compares one user's distinct forms, never
+raw rows.
+
+Access: the view bypasses row level security, so anon and authenticated cannot
+read it; the functions are SECURITY DEFINER and ask
+flavatix_caller_user() which user they may answer for. A caller that row level
+security binds (Supabase's anon/authenticated: RLS on flavor_descriptors, no
+BYPASSRLS, not superuser, not owner) gets only rows of auth.uid(): p_user_id
+NULL means "mine", another user's id is refused (42501). Other callers
+(service_role, the owner, plain PostgreSQL without RLS) get what they ask for,
+provided they may SELECT flavor_descriptors at all. The calling role is read
+from the `role` setting, which SET ROLE (and PostgREST) sets and SECURITY
+DEFINER does not change.
+
+The weighted full-text vector is an expression GIN index over the IMMUTABLE
+descriptor_search_vector(): no column, so no table rewrite, no backfill and no
+extra write per row; queries use the same expression.
+"""
+
+# A revision is a frozen snapshot: keep every SQL text it runs inside this file
+# and never import flavatix_db. The previous release's code keeps serving users
+# while this runs.
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "002"
+down_revision: str | Sequence[str] | None = "001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Both extensions go to schema "extensions" where that exists (Supabase), else
+# public; the comment marks what this revision created, for the downgrade.
+CREATE_EXTENSIONS = """
+DO $$
+DECLARE
+    ext text;
+BEGIN
+    FOREACH ext IN ARRAY ARRAY['pg_trgm', 'unaccent'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = ext) THEN
+            EXECUTE format('CREATE EXTENSION %I SCHEMA %I', ext,
+                           CASE WHEN to_regnamespace('extensions') IS NULL
+                                THEN 'public' ELSE 'extensions' END);
+            EXECUTE format('COMMENT ON EXTENSION %I IS %L', ext,
+                           ext || ' (created by flavatix-db revision 002)');
+        END IF;
+    END LOOP;
+END;
+$$;
+"""
+
+# Who may a SECURITY DEFINER function answer for? See the module docstring.
+CREATE_HELPERS = r"""
+CREATE OR REPLACE FUNCTION public.flavatix_caller_user(p_user_id uuid, p_function text)
+RETURNS uuid
+LANGUAGE plpgsql STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    caller name := CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user
+                        ELSE pg_catalog.current_setting('role')::name END;
+    bound boolean;
+    uid uuid;
+BEGIN
+    IF NOT pg_catalog.has_table_privilege(caller, 'public.flavor_descriptors', 'SELECT') THEN
+        RAISE EXCEPTION '%: permission denied for table flavor_descriptors', p_function
+            USING ERRCODE = '42501';
+    END IF;
+    SELECT c.relrowsecurity
+           AND NOT (r.rolsuper OR r.rolbypassrls
+                    OR (c.relowner = r.oid AND NOT c.relforcerowsecurity))
+      INTO bound
+      FROM pg_catalog.pg_class c, pg_catalog.pg_roles r
+     WHERE c.oid = 'public.flavor_descriptors'::pg_catalog.regclass AND r.rolname = caller;
+    IF NOT coalesce(bound, false) THEN
+        RETURN p_user_id;
+    END IF;
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
+        RAISE EXCEPTION '%: row level security is on but auth.uid() does not exist', p_function
+            USING ERRCODE = '42501';
+    END IF;
+    uid := auth.uid();
+    IF uid IS NULL THEN
+        RAISE EXCEPTION '%: requires a signed-in user', p_function USING ERRCODE = '42501';
+    END IF;
+    IF p_user_id IS NOT NULL AND p_user_id <> uid THEN
+        RAISE EXCEPTION '%: p_user_id must be the signed-in user', p_function
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN uid;
+END;
+$$;
+
+-- NULL or blank text is refused; the normalized form is returned.
+CREATE OR REPLACE FUNCTION public.flavatix_check_text(
+    p_function text, p_argument text, p_value text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_value IS NULL THEN
+        RAISE EXCEPTION '%: % must not be NULL', p_function, p_argument USING ERRCODE = '22004';
+    END IF;
+    IF public.normalize_descriptor_text(p_value) = '' THEN
+        RAISE EXCEPTION '%: % must not be empty', p_function, p_argument USING ERRCODE = '22023';
+    END IF;
+    RETURN public.normalize_descriptor_text(p_value);
+END;
+$$;
+
+-- NULL means "any type"; anything else must be a known type.
+CREATE OR REPLACE FUNCTION public.flavatix_check_descriptor_type(
+    p_function text, p_descriptor_type text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_descriptor_type IS NOT NULL AND p_descriptor_type NOT IN
+            ('aroma', 'flavor', 'texture', 'defect', 'metaphor', 'mouthfeel') THEN
+        RAISE EXCEPTION '%: p_descriptor_type must be one of aroma, flavor, texture, defect, '
+                        'metaphor, mouthfeel, not %', p_function, p_descriptor_type
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN p_descriptor_type;
+END;
+$$;
+
+-- A limit must be positive; an absurd one is capped rather than refused.
+CREATE OR REPLACE FUNCTION public.flavatix_check_limit(
+    p_function text, p_argument text, p_limit integer, p_cap integer)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_limit IS NULL THEN
+        RAISE EXCEPTION '%: % must not be NULL', p_function, p_argument USING ERRCODE = '22004';
+    END IF;
+    IF p_limit < 1 THEN
+        RAISE EXCEPTION '%: % must be at least 1, not %', p_function, p_argument, p_limit
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN least(p_limit, p_cap);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION public.flavatix_check_threshold(
+    p_function text, p_threshold double precision)
+RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_threshold IS NULL THEN
+        RAISE EXCEPTION '%: p_similarity_threshold must not be NULL', p_function
+            USING ERRCODE = '22004';
+    END IF;
+    IF p_threshold <= 0 OR p_threshold > 1 OR p_threshold = 'NaN' THEN
+        RAISE EXCEPTION '%: p_similarity_threshold must be in (0, 1], not %',
+                        p_function, p_threshold
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN p_threshold;
+END;
+$$;
+"""
+
+# 'simple' configuration over normalized text: no language guesses, accents and
+# case already folded. Weights: text A, category B, subcategory C.
+CREATE_SEARCH_VECTOR = """
+CREATE OR REPLACE FUNCTION public.descriptor_search_vector(
+    p_descriptor_text text, p_category text, p_subcategory text)
+RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = ''
+RETURN setweight(to_tsvector('pg_catalog.simple'::regconfig,
+                             coalesce(public.normalize_descriptor_text(p_descriptor_text), '')),
+                 'A')
+    || setweight(to_tsvector('pg_catalog.simple'::regconfig,
+                             coalesce(public.normalize_descriptor_text(p_category), '')), 'B')
+    || setweight(to_tsvector('pg_catalog.simple'::regconfig,
+                             coalesce(public.normalize_descriptor_text(p_subcategory), '')), 'C');
+
+COMMENT ON FUNCTION public.descriptor_search_vector(text, text, text) IS
+    'Weighted full-text vector of a descriptor (text A, category B, subcategory C); '
+    'ix_flavor_descriptors_search_vector indexes it.';
+"""
+
+# Reads the table with an ordinary snapshot (writers are not blocked). The
+# display text is the most common spelling; sample_id is a stable example row.
+CREATE_SEARCH_VIEW = """
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search AS
+SELECT normalized_form,
+       descriptor_type,
+       category,
+       subcategory,
+       mode() WITHIN GROUP (ORDER BY descriptor_text) AS descriptor_text,
+       count(*) AS usage_count,
+       min(id::text)::uuid AS sample_id
+FROM public.flavor_descriptors
+GROUP BY normalized_form, descriptor_type, category, subcategory
+WITH DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search IS
+    'Distinct descriptor forms with usage counts, for fuzzy search; refreshed by '
+    'refresh_descriptor_views(). Not readable by anon/authenticated (bypasses RLS).';
+
+REVOKE ALL ON public.mv_descriptor_search FROM PUBLIC;
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('REVOKE ALL ON public.mv_descriptor_search FROM %I', r);
+        END IF;
+    END LOOP;
+END;
+$$;
+"""
+
+# The function texts below name pg_trgm's schema as @trgm@; with_pg_trgm()
+# substitutes the schema pg_trgm lives in, quoted by format('%I').
+FIND_SIMILAR = r"""
+CREATE OR REPLACE FUNCTION public.find_similar_descriptors(
+    p_search_text text,
+    p_user_id uuid DEFAULT NULL,
+    p_descriptor_type text DEFAULT NULL,
+    p_similarity_threshold double precision DEFAULT 0.3,
+    p_limit integer DEFAULT 20)
+RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category text,
+               subcategory text, usage_count bigint, similarity double precision)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+SET pg_trgm.similarity_threshold = 0.3
+AS $$
+DECLARE
+    fn constant text := 'find_similar_descriptors';
+    q text := public.flavatix_check_text(fn, 'p_search_text', p_search_text);
+    lim integer := public.flavatix_check_limit(fn, 'p_limit', p_limit, 1000);
+    uid uuid;
+BEGIN
+    PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
+    PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
+        public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
+    uid := public.flavatix_caller_user(p_user_id, fn);
+
+    RETURN QUERY
+    WITH candidates AS (
+        SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory,
+               s.descriptor_text, s.usage_count, s.sample_id
+        FROM public.mv_descriptor_search s
+        WHERE s.normalized_form OPERATOR(@trgm@.%) q
+          AND (p_descriptor_type IS NULL OR s.descriptor_type = p_descriptor_type)
+    ), scoped AS (
+        SELECT c.normalized_form, c.descriptor_type, c.category, c.subcategory,
+               c.descriptor_text, c.usage_count, c.sample_id
+        FROM candidates c
+        WHERE uid IS NULL
+        UNION ALL
+        SELECT f.normalized_form, f.descriptor_type, mine.category, mine.subcategory,
+               mine.descriptor_text, mine.n, mine.any_id
+        FROM (SELECT DISTINCT c.normalized_form, c.descriptor_type FROM candidates c
+              WHERE uid IS NOT NULL) f
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n,
+                   mode() WITHIN GROUP (ORDER BY d.category) AS category,
+                   mode() WITHIN GROUP (ORDER BY d.subcategory) AS subcategory,
+                   mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
+                   min(d.id::text)::uuid AS any_id
+            FROM public.flavor_descriptors d
+            WHERE d.user_id = uid AND d.normalized_form = f.normalized_form
+              AND d.descriptor_type = f.descriptor_type) mine
+        WHERE mine.n > 0
+    ), ranked AS (
+        SELECT s.*,
+               sum(s.usage_count) OVER (PARTITION BY s.normalized_form) AS form_usage,
+               row_number() OVER (PARTITION BY s.normalized_form
+                                  ORDER BY s.usage_count DESC, s.descriptor_type,
+                                           s.category NULLS LAST, s.subcategory NULLS LAST)
+                   AS rn
+        FROM scoped s
+    )
+    SELECT r.sample_id, r.descriptor_text, r.descriptor_type, r.category, r.subcategory,
+           r.form_usage::bigint, @trgm@.similarity(r.normalized_form, q)::double precision
+    FROM ranked r
+    WHERE r.rn = 1
+    ORDER BY 7 DESC, 6 DESC, r.normalized_form
+    LIMIT lim;
+END;
+$$;
+"""
+
+# A user's distinct forms (index scan of their rows, grouped), compared pairwise
+# within a type; never a join of raw rows.
+FIND_DUPLICATES = r"""
+CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
+    p_user_id uuid,
+    p_similarity_threshold double precision DEFAULT 0.8,
+    p_limit integer DEFAULT 100)
+RETURNS TABLE (descriptor1_id uuid, descriptor1_text text, descriptor2_id uuid,
+               descriptor2_text text, similarity double precision, descriptor_type text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+SET pg_trgm.similarity_threshold = 0.8
+AS $$
+DECLARE
+    fn constant text := 'find_duplicate_descriptors';
+    lim integer := public.flavatix_check_limit(fn, 'p_limit', p_limit, 1000);
+    uid uuid;
+BEGIN
+    IF p_user_id IS NULL THEN
+        RAISE EXCEPTION '%: p_user_id must not be NULL', fn USING ERRCODE = '22004';
+    END IF;
+    PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
+        public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
+    uid := public.flavatix_caller_user(p_user_id, fn);
+
+    RETURN QUERY
+    WITH mine AS MATERIALIZED (
+        SELECT d.normalized_form, d.descriptor_type,
+               mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
+               min(d.id::text)::uuid AS any_id
+        FROM public.flavor_descriptors d
+        WHERE d.user_id = uid
+        GROUP BY d.normalized_form, d.descriptor_type
+    )
+    SELECT a.any_id, a.descriptor_text, b.any_id, b.descriptor_text,
+           @trgm@.similarity(a.normalized_form, b.normalized_form)::double precision,
+           a.descriptor_type
+    FROM mine a
+    JOIN mine b ON b.descriptor_type = a.descriptor_type
+               AND b.normalized_form > a.normalized_form
+               AND a.normalized_form OPERATOR(@trgm@.%) b.normalized_form
+    ORDER BY 5 DESC, a.normalized_form, b.normalized_form, a.descriptor_type
+    LIMIT lim;
+END;
+$$;
+"""
+
+# Prefix matches on the normalized form (LIKE with wildcards escaped, served by
+# the text_pattern_ops index), then typo-tolerant word-similarity matches
+# (`<%`, served by the trigram index); most used first within each group.
+AUTOCOMPLETE = r"""
+CREATE OR REPLACE FUNCTION public.autocomplete_descriptors(
+    p_prefix text,
+    p_user_id uuid DEFAULT NULL,
+    p_descriptor_type text DEFAULT NULL,
+    p_category text DEFAULT NULL,
+    p_limit integer DEFAULT 10)
+RETURNS TABLE (descriptor_text text, descriptor_type text, category text,
+               usage_count bigint, match_type text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+SET pg_trgm.word_similarity_threshold = 0.5
+AS $$
+DECLARE
+    fn constant text := 'autocomplete_descriptors';
+    q text := public.flavatix_check_text(fn, 'p_prefix', p_prefix);
+    lim integer := public.flavatix_check_limit(fn, 'p_limit', p_limit, 100);
+    pattern text;
+    cat text;
+    uid uuid;
+BEGIN
+    PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
+    IF p_category IS NOT NULL THEN
+        cat := public.flavatix_check_text(fn, 'p_category', p_category);
+    END IF;
+    uid := public.flavatix_caller_user(p_user_id, fn);
+    pattern := replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+
+    RETURN QUERY
+    WITH candidates AS (
+        SELECT s.normalized_form, s.descriptor_type, s.category, s.descriptor_text,
+               s.usage_count
+        FROM public.mv_descriptor_search s
+        WHERE (s.normalized_form LIKE pattern OR q OPERATOR(@trgm@.<%) s.normalized_form)
+          AND (p_descriptor_type IS NULL OR s.descriptor_type = p_descriptor_type)
+          AND (cat IS NULL OR public.normalize_descriptor_text(s.category) = cat)
+    ), forms AS (
+        SELECT c.normalized_form, c.descriptor_type,
+               sum(c.usage_count)::bigint AS n,
+               (array_agg(c.descriptor_text ORDER BY c.usage_count DESC, c.descriptor_text))[1]
+                   AS descriptor_text,
+               (array_agg(c.category ORDER BY c.usage_count DESC, c.category)
+                    FILTER (WHERE c.category IS NOT NULL))[1] AS category
+        FROM candidates c
+        GROUP BY c.normalized_form, c.descriptor_type
+    ), scoped AS (
+        SELECT f.normalized_form, f.descriptor_type, f.descriptor_text, f.category, f.n
+        FROM forms f
+        WHERE uid IS NULL
+        UNION ALL
+        SELECT f.normalized_form, f.descriptor_type, mine.descriptor_text, mine.category,
+               mine.n
+        FROM forms f
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS n,
+                   mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
+                   mode() WITHIN GROUP (ORDER BY d.category) AS category
+            FROM public.flavor_descriptors d
+            WHERE d.user_id = uid AND d.normalized_form = f.normalized_form
+              AND d.descriptor_type = f.descriptor_type
+              AND (cat IS NULL OR public.normalize_descriptor_text(d.category) = cat)) mine
+        WHERE uid IS NOT NULL AND mine.n > 0
+    )
+    SELECT s.descriptor_text, s.descriptor_type, s.category, s.n,
+           CASE WHEN s.normalized_form LIKE pattern THEN 'prefix' ELSE 'similar' END
+    FROM scoped s
+    ORDER BY (s.normalized_form LIKE pattern) DESC, s.n DESC, s.normalized_form,
+             s.descriptor_type
+    LIMIT lim;
+END;
+$$;
+"""
+
+# Category suggestions are aggregates over all users (category names and
+# counts, no rows), like universal wheels. Confidence: the category's share of
+# similarity-weighted usage among the similar forms that have a category.
+SUGGEST_CATEGORY = r"""
+CREATE OR REPLACE FUNCTION public.suggest_descriptor_category(
+    p_descriptor_text text,
+    p_similarity_threshold double precision DEFAULT 0.5)
+RETURNS TABLE (suggested_category text, suggested_subcategory text,
+               confidence double precision, based_on_count bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+SET pg_trgm.similarity_threshold = 0.5
+AS $$
+DECLARE
+    fn constant text := 'suggest_descriptor_category';
+    q text := public.flavatix_check_text(fn, 'p_descriptor_text', p_descriptor_text);
+BEGIN
+    PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
+        public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
+    PERFORM public.flavatix_caller_user(NULL, fn);
+
+    RETURN QUERY
+    WITH matches AS (
+        SELECT s.category, s.subcategory, s.usage_count,
+               @trgm@.similarity(s.normalized_form, q) * s.usage_count AS weight
+        FROM public.mv_descriptor_search s
+        WHERE s.normalized_form OPERATOR(@trgm@.%) q AND s.category IS NOT NULL
+    ), grouped AS (
+        SELECT m.category, m.subcategory, sum(m.usage_count)::bigint AS n,
+               sum(m.weight) AS weight
+        FROM matches m
+        GROUP BY m.category, m.subcategory
+    )
+    SELECT g.category, g.subcategory,
+           (g.weight / sum(g.weight) OVER ())::double precision, g.n
+    FROM grouped g
+    ORDER BY 3 DESC, 4 DESC, 1, 2 NULLS LAST
+    LIMIT 5;
+END;
+$$;
+"""
+
+SEARCH_FUNCTIONS = (FIND_SIMILAR, FIND_DUPLICATES, AUTOCOMPLETE, SUGGEST_CATEGORY)
+
+FUNCTION_SIGNATURES = (
+    "public.find_similar_descriptors(text, uuid, text, double precision, integer)",
+    "public.find_duplicate_descriptors(uuid, double precision, integer)",
+    "public.autocomplete_descriptors(text, uuid, text, text, integer)",
+    "public.suggest_descriptor_category(text, double precision)",
+    "public.flavatix_check_threshold(text, double precision)",
+    "public.flavatix_check_limit(text, text, integer, integer)",
+    "public.flavatix_check_descriptor_type(text, text)",
+    "public.flavatix_check_text(text, text, text)",
+    "public.flavatix_caller_user(uuid, text)",
+)
+
+# name -> (table, definition). Opclasses are found through the search_path
+# set around the builds (pg_trgm's schema is not known when rendering --sql).
+TABLE_INDEXES: dict[str, tuple[str, str]] = {
+    "ix_flavor_descriptors_text_trgm": (
+        "flavor_descriptors",
+        "USING gin (descriptor_text gin_trgm_ops)",
+    ),
+    "ix_flavor_descriptors_normalized_trgm": (
+        "flavor_descriptors",
+        "USING gin (normalized_form gin_trgm_ops)",
+    ),
+    "ix_flavor_descriptors_category_trgm": (
+        "flavor_descriptors",
+        "USING gin (category gin_trgm_ops)",
+    ),
+    "ix_flavor_descriptors_subcategory_trgm": (
+        "flavor_descriptors",
+        "USING gin (subcategory gin_trgm_ops)",
+    ),
+    "ix_flavor_descriptors_search_vector": (
+        "flavor_descriptors",
+        "USING gin (public.descriptor_search_vector(descriptor_text, category, subcategory))",
+    ),
+}
+# The unique index (NULL categories included) lets REFRESH ... CONCURRENTLY work.
+VIEW_INDEXES: dict[str, tuple[str, str]] = {
+    "ux_mv_descriptor_search_key": (
+        "mv_descriptor_search",
+        "(normalized_form, descriptor_type, category, subcategory) NULLS NOT DISTINCT",
+    ),
+    "ix_mv_descriptor_search_trgm": (
+        "mv_descriptor_search",
+        "USING gin (normalized_form gin_trgm_ops)",
+    ),
+    "ix_mv_descriptor_search_prefix": (
+        "mv_descriptor_search",
+        "(normalized_form text_pattern_ops, descriptor_type)",
+    ),
+}
+UNIQUE_INDEXES = {"ux_mv_descriptor_search_key"}
+
+TRGM_SEARCH_PATH = "SET search_path = public, extensions"
+
+DROP_OBJECTS = """
+DROP FUNCTION IF EXISTS public.find_similar_descriptors(text, uuid, text, double precision,
+                                                       integer);
+DROP FUNCTION IF EXISTS public.find_duplicate_descriptors(uuid, double precision, integer);
+DROP FUNCTION IF EXISTS public.autocomplete_descriptors(text, uuid, text, text, integer);
+DROP FUNCTION IF EXISTS public.suggest_descriptor_category(text, double precision);
+DROP FUNCTION IF EXISTS public.flavatix_check_threshold(text, double precision);
+DROP FUNCTION IF EXISTS public.flavatix_check_limit(text, text, integer, integer);
+DROP FUNCTION IF EXISTS public.flavatix_check_descriptor_type(text, text);
+DROP FUNCTION IF EXISTS public.flavatix_check_text(text, text, text);
+DROP FUNCTION IF EXISTS public.flavatix_caller_user(uuid, text);
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search;
+"""
+
+DROP_EXTENSIONS_IF_OURS = """
+DO $$
+DECLARE
+    ext text;
+BEGIN
+    FOREACH ext IN ARRAY ARRAY['pg_trgm', 'unaccent'] LOOP
+        IF obj_description((SELECT oid FROM pg_extension WHERE extname = ext), 'pg_extension')
+                LIKE '%flavatix-db revision 002%' THEN
+            BEGIN
+                EXECUTE format('DROP EXTENSION %I', ext);
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                RAISE NOTICE 'keeping extension %: other objects use it', ext;
+            END;
+        END IF;
+    END LOOP;
+END;
+$$;
+"""
+
+
+def with_pg_trgm(create_function: str) -> str:
+    """Wrap a CREATE FUNCTION text so that @trgm@ names pg_trgm's schema, found at run time."""
+    return f"""
+DO $do$
+DECLARE
+    trgm text := (SELECT format('%I', n.nspname) FROM pg_extension e
+                  JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm');
+BEGIN
+    EXECUTE replace($fn${create_function}$fn$, '@trgm@', trgm);
+END;
+$do$;
+"""
+
+
+def execute_without_timeout(sql: str) -> None:
+    """Run a long but non-blocking statement (index build, view population)."""
+    op.execute("SET statement_timeout = 0")
+    op.execute(sql)
+    op.execute("RESET statement_timeout")
+
+
+def index_is_valid(name: str) -> bool:
+    row = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %(name)s AND c.relnamespace = 'public'::regnamespace",
+            {"name": name},
+        )
+        .first()
+    )
+    return bool(row and row[0])
+
+
+def create_index_concurrently(name: str, table: str, definition: str, unique: bool) -> None:
+    """Build one index without blocking writers; a leftover INVALID copy is dropped first."""
+    if not op.get_context().as_sql and index_is_valid(name):
+        return
+    op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS public.{name}")
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    execute_without_timeout(
+        f"CREATE {kind} CONCURRENTLY IF NOT EXISTS {name} ON public.{table} {definition}"
+    )
+
+
+def upgrade() -> None:
+    """Add pg_trgm, the search view, trigram and full-text indexes and search functions."""
+    ctx = op.get_context()
+    op.execute(CREATE_EXTENSIONS)
+    op.execute(CREATE_HELPERS)
+    op.execute(CREATE_SEARCH_VECTOR)
+    execute_without_timeout(CREATE_SEARCH_VIEW)
+    for create_function in SEARCH_FUNCTIONS:
+        op.execute(with_pg_trgm(create_function))
+    with ctx.autocommit_block():
+        op.execute(TRGM_SEARCH_PATH)
+        for name, (table, definition) in {**VIEW_INDEXES, **TABLE_INDEXES}.items():
+            create_index_concurrently(name, table, definition, unique=name in UNIQUE_INDEXES)
+        op.execute("RESET search_path")
+        execute_without_timeout("ANALYZE public.mv_descriptor_search")
+
+
+def downgrade() -> None:
+    """Drop the search functions, view and indexes; pg_trgm only if this revision made it."""
+    ctx = op.get_context()
+    op.execute(DROP_OBJECTS)
+    with ctx.autocommit_block():
+        for name in TABLE_INDEXES:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS public.{name}")
+    op.execute("DROP FUNCTION IF EXISTS public.descriptor_search_vector(text, text, text)")
+    op.execute(DROP_EXTENSIONS_IF_OURS)

@@ -1,0 +1,463 @@
+"""Materialized views: per-user, global and per-item-category summaries, wheel generation.
+
+Revision ID: 003
+Revises: 002
+Create Date: 2026-11-29
+
+Every view has a unique index over its grouping columns, NULLS NOT DISTINCT so
+that rows with a NULL category or subcategory are keys too, which is what
+REFRESH MATERIALIZED VIEW CONCURRENTLY needs. refresh_descriptor_views()
+refreshes them concurrently (readers are never blocked), records when, and
+takes off the change counters only what it saw before refreshing.
+
+Change tracking: statement-level triggers with transition tables add the
+number of rows a statement changed (not 1 per statement) to
+mv_refresh_status. Each writing statement updates those few counter rows once.
+
+Access: the views bypass row level security, so neither they nor the status
+table are readable by anon or authenticated. generate_wheel_data_optimized() is
+SECURITY DEFINER and asks flavatix_caller_user() (revision 002) which user it
+may answer for: a caller bound by row level security only gets auth.uid()'s
+wheel. The wheel builder flavatix_wheel_json() and refresh_descriptor_views()
+are not executable by PUBLIC, anon or authenticated.
+"""
+
+# A revision is a frozen snapshot: keep every SQL text it runs inside this file
+# and never import flavatix_db. The previous release's code keeps serving users
+# while this runs.
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "003"
+down_revision: str | Sequence[str] | None = "002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# intensity_sum / intensity_count let callers merge groups and still get a
+# correctly weighted average intensity.
+VIEWS: dict[str, str] = {
+    "mv_user_descriptor_summary": """
+SELECT user_id, descriptor_type, category, subcategory, normalized_form,
+       mode() WITHIN GROUP (ORDER BY descriptor_text) AS descriptor_text,
+       count(*) AS occurrence_count,
+       round(avg(intensity), 2) AS avg_intensity,
+       round(avg(confidence_score), 3) AS avg_confidence,
+       sum(intensity) AS intensity_sum,
+       count(intensity) AS intensity_count,
+       count(DISTINCT source_id) AS source_count,
+       count(DISTINCT item_name) AS item_count,
+       array_agg(DISTINCT item_category ORDER BY item_category)
+           FILTER (WHERE item_category IS NOT NULL) AS item_categories,
+       min(created_at) AS first_used_at,
+       max(created_at) AS last_used_at,
+       bool_or(ai_extracted) AS any_ai_extracted
+FROM public.flavor_descriptors
+GROUP BY user_id, descriptor_type, category, subcategory, normalized_form
+""",
+    "mv_global_descriptor_stats": """
+SELECT descriptor_type, category, subcategory, normalized_form,
+       mode() WITHIN GROUP (ORDER BY descriptor_text) AS descriptor_text,
+       count(*) AS total_occurrences,
+       count(DISTINCT user_id) AS unique_users,
+       round(avg(intensity), 2) AS avg_intensity,
+       round(avg(confidence_score), 3) AS avg_confidence,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY intensity) AS median_intensity,
+       sum(intensity) AS intensity_sum,
+       count(intensity) AS intensity_count,
+       count(DISTINCT item_category) AS category_breadth,
+       max(created_at) AS last_used_at
+FROM public.flavor_descriptors
+GROUP BY descriptor_type, category, subcategory, normalized_form
+""",
+    "mv_category_descriptor_summary": """
+SELECT item_category, descriptor_type, category, subcategory, normalized_form,
+       mode() WITHIN GROUP (ORDER BY descriptor_text) AS descriptor_text,
+       count(*) AS total_occurrences,
+       count(DISTINCT user_id) AS unique_users,
+       round(avg(intensity), 2) AS avg_intensity,
+       round(avg(confidence_score), 3) AS avg_confidence,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY intensity) AS median_intensity,
+       sum(intensity) AS intensity_sum,
+       count(intensity) AS intensity_count,
+       count(DISTINCT item_name) AS item_count,
+       max(created_at) AS last_used_at
+FROM public.flavor_descriptors
+GROUP BY item_category, descriptor_type, category, subcategory, normalized_form
+""",
+    "mv_wheel_generation_stats": """
+SELECT user_id,
+       count(*) AS total_descriptors,
+       count(DISTINCT (normalized_form, descriptor_type)) AS unique_descriptors,
+       count(*) FILTER (WHERE descriptor_type = 'aroma') AS aroma_count,
+       count(*) FILTER (WHERE descriptor_type = 'flavor') AS flavor_count,
+       count(*) FILTER (WHERE descriptor_type = 'texture') AS texture_count,
+       count(*) FILTER (WHERE descriptor_type = 'defect') AS defect_count,
+       count(*) FILTER (WHERE descriptor_type = 'metaphor') AS metaphor_count,
+       count(*) FILTER (WHERE descriptor_type = 'mouthfeel') AS mouthfeel_count,
+       count(DISTINCT (source_type, source_id)) AS source_count,
+       count(DISTINCT category) AS category_count,
+       max(created_at) AS latest_descriptor_at,
+       count(*) FILTER (WHERE ai_extracted) AS ai_extracted_count,
+       count(*) FILTER (WHERE NOT ai_extracted) AS keyword_count
+FROM public.flavor_descriptors
+GROUP BY user_id
+""",
+}
+
+VIEW_KEYS: dict[str, str] = {
+    "mv_user_descriptor_summary": (
+        "(user_id, descriptor_type, category, subcategory, normalized_form)"
+    ),
+    "mv_global_descriptor_stats": "(descriptor_type, category, subcategory, normalized_form)",
+    "mv_category_descriptor_summary": (
+        "(item_category, descriptor_type, category, subcategory, normalized_form)"
+    ),
+    "mv_wheel_generation_stats": "(user_id)",
+}
+
+# Not readable or executable by the API roles: the views bypass row level
+# security, the builder trusts its caller, refreshing is a maintenance job.
+REVOKE_FROM_API_ROLES = """
+DO $$
+DECLARE
+    r text;
+    obj text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
+        FOREACH obj IN ARRAY ARRAY['mv_user_descriptor_summary', 'mv_global_descriptor_stats',
+                                   'mv_category_descriptor_summary', 'mv_wheel_generation_stats',
+                                   'mv_refresh_status'] LOOP
+            EXECUTE format('REVOKE ALL ON public.%I FROM %I', obj, r);
+        END LOOP;
+        EXECUTE format('REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM %I', r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_wheel_json(text, uuid, text, '
+                       'text[], integer, integer) FROM %I', r);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION public.refresh_descriptor_views() TO service_role;
+    END IF;
+END;
+$$;
+"""
+
+CREATE_STATUS = """
+CREATE TABLE IF NOT EXISTS public.mv_refresh_status (
+    view_name text PRIMARY KEY,
+    last_refreshed_at timestamptz,
+    records_since_refresh bigint NOT NULL DEFAULT 0,
+    needs_refresh boolean NOT NULL DEFAULT false
+);
+
+COMMENT ON TABLE public.mv_refresh_status IS
+    'When each descriptor view was last refreshed and how many rows changed since; '
+    'kept by refresh_descriptor_views() and the change-tracking triggers.';
+
+-- The views were just populated by this revision.
+INSERT INTO public.mv_refresh_status (view_name, last_refreshed_at)
+VALUES ('mv_descriptor_search', now()),
+       ('mv_user_descriptor_summary', now()),
+       ('mv_global_descriptor_stats', now()),
+       ('mv_category_descriptor_summary', now()),
+       ('mv_wheel_generation_stats', now())
+ON CONFLICT (view_name) DO NOTHING;
+
+REVOKE ALL ON public.mv_refresh_status FROM PUBLIC;
+"""
+
+# Statement-level with transition tables: counts rows, and costs one counter
+# update per writing statement. PostgreSQL allows a transition table only on a
+# single-event trigger, hence three triggers on one function.
+CREATE_TRACKING = """
+CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_changes()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        SELECT count(*) INTO n FROM old_rows;
+    ELSE
+        SELECT count(*) INTO n FROM new_rows;
+    END IF;
+    IF n > 0 THEN
+        UPDATE public.mv_refresh_status
+        SET records_since_refresh = records_since_refresh + n, needs_refresh = true;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS flavor_descriptors_count_inserts ON public.flavor_descriptors;
+CREATE TRIGGER flavor_descriptors_count_inserts
+    AFTER INSERT ON public.flavor_descriptors
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
+DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descriptors;
+CREATE TRIGGER flavor_descriptors_count_updates
+    AFTER UPDATE ON public.flavor_descriptors
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
+DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descriptors;
+CREATE TRIGGER flavor_descriptors_count_deletes
+    AFTER DELETE ON public.flavor_descriptors
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
+"""
+
+# The counters are read before refreshing and only that much is taken off at
+# the end, so rows written during the refresh still count. The status rows are
+# updated last, so writers' triggers never wait on a refresh in progress.
+CREATE_REFRESH = """
+CREATE OR REPLACE FUNCTION public.refresh_descriptor_views()
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    seen jsonb;
+    v text;
+    finished timestamptz;
+BEGIN
+    SELECT jsonb_object_agg(view_name, records_since_refresh) INTO seen
+    FROM public.mv_refresh_status;
+    FOR v IN SELECT view_name FROM public.mv_refresh_status ORDER BY view_name LOOP
+        IF to_regclass(format('public.%I', v)) IS NOT NULL THEN
+            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v);
+        END IF;
+    END LOOP;
+    finished := clock_timestamp();
+    UPDATE public.mv_refresh_status s
+    SET last_refreshed_at = finished,
+        records_since_refresh = greatest(s.records_since_refresh
+                                         - coalesce((seen ->> s.view_name)::bigint, 0), 0),
+        needs_refresh = s.records_since_refresh
+                        - coalesce((seen ->> s.view_name)::bigint, 0) > 0;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION public.should_refresh_views(p_threshold integer DEFAULT 100)
+RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    IF p_threshold IS NULL THEN
+        RAISE EXCEPTION 'should_refresh_views: p_threshold must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF p_threshold < 1 THEN
+        RAISE EXCEPTION 'should_refresh_views: p_threshold must be at least 1, not %', p_threshold
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN EXISTS (SELECT FROM public.mv_refresh_status
+                   WHERE last_refreshed_at IS NULL OR records_since_refresh >= p_threshold);
+END;
+$$;
+
+REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM PUBLIC;
+"""
+
+# The wheel JSON of one scope: 'personal' (one user's rows), 'universal' (all
+# rows) or 'category' (one item_category). NULL names become 'Uncategorized' /
+# 'General'; percentages are tenths distributed by largest remainder, so they
+# sum to exactly 100.0. Internal: callers go through functions that check
+# their arguments and who may see what.
+CREATE_WHEEL_JSON = """
+CREATE OR REPLACE FUNCTION public.flavatix_wheel_json(
+    p_scope text, p_user_id uuid, p_item_category text, p_types text[],
+    p_min_count integer, p_max_per_subcategory integer)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = ''
+AS $$
+WITH src AS (
+    SELECT s.normalized_form, s.descriptor_text, s.category, s.subcategory,
+           s.occurrence_count AS n, s.intensity_sum, s.intensity_count
+    FROM public.mv_user_descriptor_summary s
+    WHERE p_scope = 'personal' AND s.user_id = p_user_id
+      AND s.descriptor_type = ANY (p_types)
+    UNION ALL
+    SELECT g.normalized_form, g.descriptor_text, g.category, g.subcategory,
+           g.total_occurrences, g.intensity_sum, g.intensity_count
+    FROM public.mv_global_descriptor_stats g
+    WHERE p_scope = 'universal' AND g.descriptor_type = ANY (p_types)
+    UNION ALL
+    SELECT c.normalized_form, c.descriptor_text, c.category, c.subcategory,
+           c.total_occurrences, c.intensity_sum, c.intensity_count
+    FROM public.mv_category_descriptor_summary c
+    WHERE p_scope = 'category' AND c.item_category = p_item_category
+      AND c.descriptor_type = ANY (p_types)
+), descriptors AS (
+    SELECT coalesce(src.category, 'Uncategorized') AS cat,
+           coalesce(src.subcategory, 'General') AS sub,
+           src.normalized_form,
+           (array_agg(src.descriptor_text ORDER BY src.n DESC, src.descriptor_text))[1] AS label,
+           sum(src.n) AS n,
+           sum(src.intensity_sum) AS isum,
+           sum(src.intensity_count) AS icount
+    FROM src
+    GROUP BY 1, 2, 3
+    HAVING sum(src.n) >= p_min_count
+), ranked AS (
+    SELECT d.*, row_number() OVER (PARTITION BY d.cat, d.sub ORDER BY d.n DESC, d.label) AS rn
+    FROM descriptors d
+), subs AS (
+    SELECT r.cat, r.sub, sum(r.n) AS n,
+           jsonb_agg(jsonb_build_object(
+                         'text', r.label, 'count', r.n,
+                         'avgIntensity', CASE WHEN r.icount > 0
+                                              THEN round(r.isum / r.icount, 2) END)
+                     ORDER BY r.n DESC, r.label)
+               FILTER (WHERE r.rn <= p_max_per_subcategory) AS descriptors
+    FROM ranked r
+    GROUP BY r.cat, r.sub
+), cats AS (
+    SELECT s.cat, sum(s.n) AS n,
+           jsonb_agg(jsonb_build_object('name', s.sub, 'count', s.n,
+                                        'descriptors', s.descriptors)
+                     ORDER BY s.n DESC, s.sub) AS subcategories
+    FROM subs s
+    GROUP BY s.cat
+), total AS (
+    SELECT coalesce(sum(c.n), 0) AS n FROM cats c
+), tenths AS (
+    SELECT c.cat, c.n, c.subcategories,
+           floor(c.n * 1000 / t.n) AS units,
+           c.n * 1000 - floor(c.n * 1000 / t.n) * t.n AS remainder
+    FROM cats c CROSS JOIN total t
+    WHERE t.n > 0
+), shares AS (
+    SELECT x.*,
+           row_number() OVER (ORDER BY x.remainder DESC, x.n DESC, x.cat)
+               <= 1000 - sum(x.units) OVER () AS bonus
+    FROM tenths x
+)
+SELECT jsonb_build_object(
+    'categories', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'name', s.cat, 'count', s.n,
+                                'percentage', round((s.units + s.bonus::integer) / 10.0, 1),
+                                'subcategories', s.subcategories)
+                            ORDER BY s.n DESC, s.cat)
+                            FROM shares s), '[]'::jsonb),
+    'totalDescriptors', (SELECT t.n FROM total t),
+    'uniqueDescriptors', (SELECT count(DISTINCT d.normalized_form) FROM descriptors d),
+    'generatedAt', now());
+$$;
+
+REVOKE ALL ON FUNCTION public.flavatix_wheel_json(text, uuid, text, text[], integer, integer)
+    FROM PUBLIC;
+"""
+
+CREATE_GENERATE_WHEEL = """
+CREATE OR REPLACE FUNCTION public.generate_wheel_data_optimized(
+    p_user_id uuid,
+    p_wheel_type text DEFAULT 'combined',
+    p_min_count integer DEFAULT 1,
+    p_max_per_subcategory integer DEFAULT 10)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    fn constant text := 'generate_wheel_data_optimized';
+    uid uuid;
+BEGIN
+    IF p_user_id IS NULL THEN
+        RAISE EXCEPTION '%: p_user_id must not be NULL', fn USING ERRCODE = '22004';
+    END IF;
+    IF p_wheel_type IS NULL OR p_wheel_type NOT IN ('aroma', 'flavor', 'combined', 'metaphor') THEN
+        RAISE EXCEPTION '%: p_wheel_type must be one of aroma, flavor, combined, metaphor, not %',
+                        fn, coalesce(p_wheel_type, 'NULL')
+            USING ERRCODE = CASE WHEN p_wheel_type IS NULL THEN '22004' ELSE '22023' END;
+    END IF;
+    PERFORM public.flavatix_check_limit(fn, 'p_min_count', p_min_count, 2147483647);
+    uid := public.flavatix_caller_user(p_user_id, fn);
+    RETURN public.flavatix_wheel_json(
+        'personal', uid, NULL,
+        CASE WHEN p_wheel_type = 'combined' THEN ARRAY['aroma', 'flavor']
+             ELSE ARRAY[p_wheel_type] END,
+        p_min_count,
+        public.flavatix_check_limit(fn, 'p_max_per_subcategory', p_max_per_subcategory, 100));
+END;
+$$;
+"""
+
+DROP_OBJECTS = """
+DROP TRIGGER IF EXISTS flavor_descriptors_count_inserts ON public.flavor_descriptors;
+DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descriptors;
+DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descriptors;
+DROP FUNCTION IF EXISTS public.flavor_descriptors_count_changes();
+DROP FUNCTION IF EXISTS public.generate_wheel_data_optimized(uuid, text, integer, integer);
+DROP FUNCTION IF EXISTS public.flavatix_wheel_json(text, uuid, text, text[], integer, integer);
+DROP FUNCTION IF EXISTS public.should_refresh_views(integer);
+DROP FUNCTION IF EXISTS public.refresh_descriptor_views();
+DROP TABLE IF EXISTS public.mv_refresh_status;
+DROP MATERIALIZED VIEW IF EXISTS public.mv_wheel_generation_stats;
+DROP MATERIALIZED VIEW IF EXISTS public.mv_category_descriptor_summary;
+DROP MATERIALIZED VIEW IF EXISTS public.mv_global_descriptor_stats;
+DROP MATERIALIZED VIEW IF EXISTS public.mv_user_descriptor_summary;
+"""
+
+
+def execute_without_timeout(sql: str) -> None:
+    """Run a long but non-blocking statement (view population, index build)."""
+    op.execute("SET statement_timeout = 0")
+    op.execute(sql)
+    op.execute("RESET statement_timeout")
+
+
+def index_is_valid(name: str) -> bool:
+    row = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %(name)s AND c.relnamespace = 'public'::regnamespace",
+            {"name": name},
+        )
+        .first()
+    )
+    return bool(row and row[0])
+
+
+def create_index_concurrently(name: str, table: str, definition: str, unique: bool) -> None:
+    """Build one index without blocking writers; a leftover INVALID copy is dropped first."""
+    if not op.get_context().as_sql and index_is_valid(name):
+        return
+    op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS public.{name}")
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    execute_without_timeout(
+        f"CREATE {kind} CONCURRENTLY IF NOT EXISTS {name} ON public.{table} {definition}"
+    )
+
+
+def upgrade() -> None:
+    """Create the four views with unique keys, change tracking, refresh and wheel functions."""
+    ctx = op.get_context()
+    for name, body in VIEWS.items():
+        # Reads the table under an ordinary snapshot: writers are not blocked.
+        execute_without_timeout(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS public.{name} AS {body} WITH DATA"
+        )
+        op.execute(f"REVOKE ALL ON public.{name} FROM PUBLIC")
+    op.execute(CREATE_STATUS)
+    op.execute(CREATE_TRACKING)
+    op.execute(CREATE_REFRESH)
+    op.execute(CREATE_WHEEL_JSON)
+    op.execute(CREATE_GENERATE_WHEEL)
+    op.execute(REVOKE_FROM_API_ROLES)
+    with ctx.autocommit_block():
+        for name, key in VIEW_KEYS.items():
+            create_index_concurrently(
+                f"ux_{name}_key", name, f"{key} NULLS NOT DISTINCT", unique=True
+            )
+        for name in VIEWS:
+            execute_without_timeout(f"ANALYZE public.{name}")
+
+
+def downgrade() -> None:
+    """Drop the views, their bookkeeping and functions; descriptor rows are untouched."""
+    op.execute(DROP_OBJECTS)

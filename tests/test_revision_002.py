@@ -1,0 +1,446 @@
+"""Revision 002: pg_trgm, trigram and full-text indexes, fuzzy search functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from flavatix_db import migrations
+from tests.dbtools import (
+    catalog_snapshot,
+    descriptors_checksum,
+    execute,
+    load_sample,
+    query,
+    run_alembic,
+    scalar,
+)
+from tests.handbuilt import (
+    USER_A,
+    USER_B,
+    USER_EMPTY,
+    call_as,
+    error_of,
+    load_handbuilt,
+    refresh_search,
+    sqlstate_of,
+)
+
+SEARCH_FUNCTIONS = {
+    "find_similar_descriptors",
+    "find_duplicate_descriptors",
+    "autocomplete_descriptors",
+    "suggest_descriptor_category",
+}
+TRGM_INDEXES = {
+    "ix_flavor_descriptors_text_trgm",
+    "ix_flavor_descriptors_normalized_trgm",
+    "ix_flavor_descriptors_category_trgm",
+    "ix_flavor_descriptors_subcategory_trgm",
+    "ix_flavor_descriptors_search_vector",
+}
+
+
+@pytest.fixture
+def searchable(head_db_url: str) -> str:
+    load_handbuilt(head_db_url)
+    refresh_search(head_db_url)
+    return head_db_url
+
+
+def test_catalog_after_upgrade(head_db_url: str) -> None:
+    snap = catalog_snapshot(head_db_url)
+    assert ("pg_trgm",) in snap["extensions"]
+    assert ("mv_descriptor_search", "m") in snap["relations"]
+    indexdefs = dict(snap["indexes"])
+    assert indexdefs.keys() >= TRGM_INDEXES | {"ux_mv_descriptor_search_key"}
+    assert "gin_trgm_ops" in indexdefs["ix_flavor_descriptors_normalized_trgm"]
+    assert "NULLS NOT DISTINCT" in indexdefs["ux_mv_descriptor_search_key"]
+    assert snap["invalid_indexes"] == []
+    # No tsvector column: the weighted vector is an expression index.
+    columns = {c for t, c, *_ in snap["columns"] if t == "flavor_descriptors"}
+    assert not {c for c in columns if "search" in c or "tsv" in c}
+    config = dict(
+        query(
+            head_db_url,
+            "SELECT proname, array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = ANY(%s)",
+            (list(SEARCH_FUNCTIONS),),
+        )
+    )
+    assert config.keys() == SEARCH_FUNCTIONS
+    assert all('search_path=""' in c.split() for c in config.values())
+
+
+def test_full_text_vector_is_weighted_and_indexed(searchable: str) -> None:
+    vector = scalar(
+        searchable,
+        "SELECT public.descriptor_search_vector('Crème  Brûlée', 'Sweet', 'Dessert')::text",
+    )
+    assert vector == "'brulee':2A 'creme':1A 'dessert':4C 'sweet':3B"
+    plan = "\n".join(
+        r[0]
+        for r in query(
+            searchable,
+            "SET enable_seqscan = off; EXPLAIN SELECT id FROM public.flavor_descriptors "
+            "WHERE public.descriptor_search_vector(descriptor_text, category, subcategory) "
+            "@@ 'brulee'::tsquery",
+        )
+    )
+    assert "ix_flavor_descriptors_search_vector" in plan
+
+
+def test_find_similar_across_users_ranks_by_similarity_then_use(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT descriptor_text, descriptor_type, category, subcategory, usage_count, "
+        "round(similarity::numeric, 3)::float8 FROM public.find_similar_descriptors('chery')",
+    )
+    assert rows == [
+        ("cherry", "aroma", "Fruity", "Stone fruit", 5, 0.625),
+        ("cherrry", "aroma", "Fruity", "Stone fruit", 1, 0.556),
+        ("Chérry Pie", "flavor", "Sweet", "Dessert", 1, 0.417),
+    ]
+
+
+def test_find_similar_folds_accents_case_and_spacing(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT descriptor_text, usage_count, similarity "
+        "FROM public.find_similar_descriptors('  CHÉRRY ', p_similarity_threshold => 0.6)",
+    )
+    assert rows == [
+        ("cherry", 5, 1.0),
+        ("cherrry", 1, 0.875),
+        ("Chérry Pie", 1, pytest.approx(7 / 11, abs=1e-6)),
+    ]
+
+
+def test_find_similar_for_one_user_counts_only_their_rows(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT descriptor_text, category, usage_count, id IN "
+        "(SELECT id FROM public.flavor_descriptors WHERE user_id = %s) "
+        "FROM public.find_similar_descriptors('cherry', %s)",
+        (USER_B, USER_B),
+    )
+    assert rows == [("cherry", None, 1, True), ("Chérry Pie", "Sweet", 1, True)]
+    assert (
+        query(
+            searchable, "SELECT * FROM public.find_similar_descriptors('cherry', %s)", (USER_EMPTY,)
+        )
+        == []
+    )
+
+
+def test_find_similar_filters_type_and_limit(searchable: str) -> None:
+    flavor = query(
+        searchable,
+        "SELECT descriptor_text FROM public.find_similar_descriptors('cherry', NULL, 'flavor')",
+    )
+    assert flavor == [("Chérry Pie",)]
+    first = query(
+        searchable,
+        "SELECT descriptor_text FROM public.find_similar_descriptors('cherry', p_limit => 1)",
+    )
+    assert first == [("cherry",)]
+    # An absurd limit is capped, not refused.
+    assert (
+        len(
+            query(
+                searchable,
+                "SELECT * FROM public.find_similar_descriptors('cherry', p_limit => 2000000000)",
+            )
+        )
+        == 3
+    )
+
+
+def test_find_similar_leaves_the_session_threshold_alone(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT count(*) FROM public.find_similar_descriptors('cherry', "
+        "p_similarity_threshold => 0.9); SELECT show_limit()",
+    )
+    assert rows == [(pytest.approx(0.3),)]
+
+
+def test_find_duplicates_pairs_distinct_forms_of_one_user(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT descriptor1_text, descriptor2_text, round(similarity::numeric, 3)::float8, "
+        "descriptor_type FROM public.find_duplicate_descriptors(%s, 0.6)",
+        (USER_A,),
+    )
+    # Spelling variants of one normalized form (creme brulee) are not pairs.
+    assert rows == [("cherrry", "cherry", 0.875, "aroma"), ("vanila", "Vanilla", 0.667, "aroma")]
+    strict = query(
+        searchable,
+        "SELECT descriptor1_text FROM public.find_duplicate_descriptors(%s)",
+        (USER_A,),
+    )
+    assert strict == [("cherrry",)]
+    ids_are_users = scalar(
+        searchable,
+        "SELECT bool_and(d1.user_id = %s AND d2.user_id = %s) "
+        "FROM public.find_duplicate_descriptors(%s, 0.6) f "
+        "JOIN public.flavor_descriptors d1 ON d1.id = f.descriptor1_id "
+        "JOIN public.flavor_descriptors d2 ON d2.id = f.descriptor2_id",
+        (USER_A, USER_A, USER_A),
+    )
+    assert ids_are_users is True
+    for user in (USER_B, USER_EMPTY):
+        assert (
+            query(searchable, "SELECT * FROM public.find_duplicate_descriptors(%s, 0.3)", (user,))
+            == []
+        )
+
+
+def test_autocomplete_prefix_first_then_typo_tolerant(searchable: str) -> None:
+    prefix = query(
+        searchable,
+        "SELECT public.normalize_descriptor_text(descriptor_text), usage_count, match_type "
+        "FROM public.autocomplete_descriptors('CRÈ')",
+    )
+    assert prefix == [("creme brulee", 3, "prefix")]
+    typo = query(
+        searchable,
+        "SELECT descriptor_text, usage_count, match_type "
+        "FROM public.autocomplete_descriptors('chery')",
+    )
+    assert typo == [
+        ("cherry", 5, "similar"),
+        ("cherrry", 1, "similar"),
+        ("Chérry Pie", 1, "similar"),
+    ]
+    mixed = query(
+        searchable,
+        "SELECT descriptor_text, match_type FROM public.autocomplete_descriptors('vanill')",
+    )
+    assert mixed == [("Vanilla", "prefix"), ("vanila", "similar")]
+
+
+def test_autocomplete_most_used_first_with_filters(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT descriptor_text, category, usage_count "
+        "FROM public.autocomplete_descriptors('ch', p_category => ' FRUITY')",
+    )
+    assert rows == [("cherry", "Fruity", 4), ("cherrry", "Fruity", 1)]
+    mine = query(
+        searchable,
+        "SELECT descriptor_text, category, usage_count "
+        "FROM public.autocomplete_descriptors('che', %s)",
+        (USER_B,),
+    )
+    # Ties in use are broken by the normalized form; B's own category (NULL) is kept.
+    assert mine == [("cherry", None, 1), ("Chérry Pie", "Sweet", 1)]
+    assert (
+        query(searchable, "SELECT * FROM public.autocomplete_descriptors('che', %s)", (USER_EMPTY,))
+        == []
+    )
+    # LIKE wildcards in the prefix are literal characters.
+    assert query(searchable, "SELECT * FROM public.autocomplete_descriptors('%%')") == []
+    assert query(searchable, "SELECT * FROM public.autocomplete_descriptors('_')") == []
+
+
+def test_suggest_category_weights_similar_forms(searchable: str) -> None:
+    rows = query(
+        searchable,
+        "SELECT suggested_category, suggested_subcategory, round(confidence::numeric, 3)::float8, "
+        "based_on_count FROM public.suggest_descriptor_category('Cherry')",
+    )
+    # Weights: cherry (similarity 1) x3 + cherrry (0.875) x1; Fruity/NULL 1; pie 7/11.
+    assert rows == [
+        ("Fruity", "Stone fruit", 0.703, 4),
+        ("Fruity", None, 0.181, 1),
+        ("Sweet", "Dessert", 0.115, 1),
+    ]
+    assert query(searchable, "SELECT * FROM public.suggest_descriptor_category('zzz')") == []
+
+
+@pytest.mark.parametrize(
+    ("sql", "sqlstate", "argument"),
+    [
+        ("SELECT * FROM public.find_similar_descriptors(NULL)", "22004", "p_search_text"),
+        ("SELECT * FROM public.find_similar_descriptors('  ')", "22023", "p_search_text"),
+        ("SELECT * FROM public.find_similar_descriptors('a', p_limit => 0)", "22023", "p_limit"),
+        ("SELECT * FROM public.find_similar_descriptors('a', p_limit => -5)", "22023", "p_limit"),
+        ("SELECT * FROM public.find_similar_descriptors('a', p_limit => NULL)", "22004", "p_limit"),
+        (
+            "SELECT * FROM public.find_similar_descriptors('a', NULL, 'smell')",
+            "22023",
+            "p_descriptor_type",
+        ),
+        (
+            "SELECT * FROM public.find_similar_descriptors('a', p_similarity_threshold => 0)",
+            "22023",
+            "p_similarity_threshold",
+        ),
+        (
+            "SELECT * FROM public.find_similar_descriptors('a', p_similarity_threshold => 1.5)",
+            "22023",
+            "p_similarity_threshold",
+        ),
+        ("SELECT * FROM public.find_duplicate_descriptors(NULL)", "22004", "p_user_id"),
+        (
+            "SELECT * FROM public.find_duplicate_descriptors(gen_random_uuid(), NULL)",
+            "22004",
+            "p_similarity_threshold",
+        ),
+        ("SELECT * FROM public.autocomplete_descriptors('')", "22023", "p_prefix"),
+        ("SELECT * FROM public.autocomplete_descriptors(NULL)", "22004", "p_prefix"),
+        (
+            "SELECT * FROM public.autocomplete_descriptors('a', p_category => '')",
+            "22023",
+            "p_category",
+        ),
+        ("SELECT * FROM public.autocomplete_descriptors('a', p_limit => 0)", "22023", "p_limit"),
+        ("SELECT * FROM public.suggest_descriptor_category(NULL)", "22004", "p_descriptor_text"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    searchable: str, sql: str, sqlstate: str, argument: str
+) -> None:
+    code, message = error_of(searchable, sql)
+    assert code == sqlstate
+    assert argument in message
+
+
+def test_functions_ignore_the_callers_search_path(searchable: str) -> None:
+    for path in ("pg_catalog", "nonexistent, pg_temp"):
+        rows = call_as(
+            searchable,
+            "SELECT descriptor_text FROM public.find_similar_descriptors('cherry', p_limit => 1)",
+            search_path=path,
+        )
+        assert rows == [("cherry",)]
+        assert call_as(
+            searchable,
+            "SELECT count(*) FROM public.autocomplete_descriptors('che')",
+            search_path=path,
+        ) == [(3,)]
+
+
+def test_downgrade_to_001_and_upgrade_again_keeps_every_row(head_db_url: str) -> None:
+    load_sample(head_db_url, 2000)
+    load_handbuilt(head_db_url)
+    before = descriptors_checksum(head_db_url)
+    migrations.downgrade(head_db_url, "001")
+    assert descriptors_checksum(head_db_url) == before
+    snap = catalog_snapshot(head_db_url)
+    assert ("pg_trgm",) not in snap["extensions"]  # created by 002, nothing else uses it
+    assert ("unaccent",) in snap["extensions"]  # 001's
+    assert not TRGM_INDEXES & {name for name, _ in snap["indexes"]}
+    assert ("mv_descriptor_search", "m") not in snap["relations"]
+    migrations.upgrade(head_db_url, "head")
+    assert descriptors_checksum(head_db_url) == before
+    refresh_search(head_db_url)
+    assert (
+        scalar(
+            head_db_url,
+            "SELECT usage_count FROM public.find_similar_descriptors('cherry', %s)",
+            (USER_A,),
+        )
+        == 4
+    )
+
+
+def test_downgrade_keeps_pg_trgm_while_something_else_uses_it(head_db_url: str) -> None:
+    execute(
+        head_db_url,
+        "CREATE TABLE public.notes (body text); "
+        "CREATE INDEX notes_trgm ON public.notes USING gin (body gin_trgm_ops)",
+    )
+    migrations.downgrade(head_db_url, "001")
+    assert scalar(head_db_url, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'") == 1
+    assert scalar(head_db_url, "SELECT to_regclass('public.notes_trgm')::text") == "notes_trgm"
+    migrations.upgrade(head_db_url, "head")
+
+
+def test_upgrade_is_re_runnable_over_its_own_objects(head_db_url: str) -> None:
+    load_handbuilt(head_db_url)
+    before = catalog_snapshot(head_db_url)
+    result = run_alembic(head_db_url, "stamp", "001")
+    assert result.returncode == 0, result.stderr
+    result = run_alembic(head_db_url, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    assert catalog_snapshot(head_db_url) == before
+
+
+def test_supabase_puts_pg_trgm_in_extensions(supabase_head_db_url: str) -> None:
+    schema = scalar(
+        supabase_head_db_url,
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'",
+    )
+    assert schema == "extensions"
+    load_handbuilt(supabase_head_db_url, supabase=True)
+    refresh_search(supabase_head_db_url)
+    rows = call_as(
+        supabase_head_db_url,
+        "SELECT descriptor_text FROM public.find_similar_descriptors('cherry')",
+        search_path="public",
+    )
+    assert rows == [("cherry",), ("cherrry",), ("Chérry Pie",)]
+
+
+@pytest.fixture
+def supabase_searchable(supabase_head_db_url: str) -> str:
+    load_handbuilt(supabase_head_db_url, supabase=True)
+    refresh_search(supabase_head_db_url)
+    return supabase_head_db_url
+
+
+def test_signed_in_user_sees_only_their_own_forms(supabase_searchable: str) -> None:
+    url = supabase_searchable
+    as_a = {"role": "authenticated", "sub": USER_A}
+    rows = call_as(
+        url,
+        "SELECT descriptor_text, usage_count FROM public.find_similar_descriptors('cherry')",
+        **as_a,
+    )
+    assert rows == [("cherry", 4), ("cherrry", 1)]  # not B's row nor B's 'Chérry Pie'
+    assert (
+        call_as(url, "SELECT * FROM public.find_similar_descriptors('secret note')", **as_a) == []
+    )
+    assert call_as(url, "SELECT * FROM public.autocomplete_descriptors('sec')", **as_a) == []
+    assert call_as(
+        url, "SELECT usage_count FROM public.autocomplete_descriptors('che')", **as_a
+    ) == [(4,), (1,)]
+    assert call_as(
+        url, "SELECT count(*) FROM public.find_duplicate_descriptors(%s)", (USER_A,), **as_a
+    ) == [(1,)]
+    as_empty = {"role": "authenticated", "sub": USER_EMPTY}
+    assert call_as(url, "SELECT * FROM public.find_similar_descriptors('cherry')", **as_empty) == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM public.find_similar_descriptors('cherry', %s)",
+        "SELECT * FROM public.find_duplicate_descriptors(%s)",
+        "SELECT * FROM public.autocomplete_descriptors('che', %s)",
+    ],
+)
+def test_p_user_id_is_no_way_around_row_level_security(supabase_searchable: str, sql: str) -> None:
+    url = supabase_searchable
+    assert sqlstate_of(url, sql, (USER_B,), role="authenticated", sub=USER_A) == "42501"
+    assert sqlstate_of(url, sql, (USER_B,), role="anon") == "42501"
+    # service_role bypasses row level security anyway, so it may ask for anyone.
+    assert call_as(url, sql, (USER_A,), role="service_role")
+
+
+def test_search_view_is_not_readable_by_api_roles(supabase_searchable: str) -> None:
+    url = supabase_searchable
+    for role in ("anon", "authenticated"):
+        assert (
+            sqlstate_of(url, "SELECT * FROM public.mv_descriptor_search", role=role, sub=USER_A)
+            == "42501"
+        )
+    assert call_as(
+        url, "SELECT count(*) FROM public.mv_descriptor_search", role="service_role"
+    ) == [(12,)]
+    everyone = call_as(
+        url,
+        "SELECT descriptor_text FROM public.find_similar_descriptors('cherry')",
+        role="service_role",
+    )
+    assert ("Chérry Pie",) in everyone

@@ -1,0 +1,374 @@
+"""Revision 003: materialized views, change tracking, refresh, wheel generation."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import psycopg2
+import pytest
+
+from flavatix_db import migrations
+from tests.dbtools import (
+    catalog_snapshot,
+    descriptors_checksum,
+    execute,
+    load_sample,
+    query,
+    scalar,
+)
+from tests.handbuilt import (
+    USER_A,
+    USER_B,
+    USER_EMPTY,
+    call_as,
+    error_of,
+    load_handbuilt,
+    sqlstate_of,
+)
+
+VIEWS = (
+    "mv_user_descriptor_summary",
+    "mv_global_descriptor_stats",
+    "mv_category_descriptor_summary",
+    "mv_wheel_generation_stats",
+)
+
+
+def refresh(url: str) -> None:
+    execute(url, "SELECT public.refresh_descriptor_views()")
+
+
+def wheel(url: str, *args: Any) -> dict[str, Any]:
+    placeholders = ", ".join(["%s"] * len(args))
+    value = scalar(url, f"SELECT public.generate_wheel_data_optimized({placeholders})", args)
+    assert isinstance(value, dict)
+    return value
+
+
+@pytest.fixture
+def refreshed(head_db_url: str) -> str:
+    load_handbuilt(head_db_url)
+    refresh(head_db_url)
+    return head_db_url
+
+
+def test_catalog_after_upgrade(head_db_url: str) -> None:
+    snap = catalog_snapshot(head_db_url)
+    for view in VIEWS:
+        assert (view, "m") in snap["relations"]
+        indexdef = dict(snap["indexes"])[f"ux_{view}_key"]
+        assert "UNIQUE" in indexdef
+        assert "NULLS NOT DISTINCT" in indexdef
+    assert ("mv_refresh_status", "r") in snap["relations"]
+    triggers = {name for table, name, _ in snap["triggers"] if table == "flavor_descriptors"}
+    assert {
+        "flavor_descriptors_count_inserts",
+        "flavor_descriptors_count_updates",
+        "flavor_descriptors_count_deletes",
+    } <= triggers
+    assert query(head_db_url, "SELECT view_name FROM public.mv_refresh_status ORDER BY 1") == [
+        ("mv_category_descriptor_summary",),
+        ("mv_descriptor_search",),
+        ("mv_global_descriptor_stats",),
+        ("mv_user_descriptor_summary",),
+        ("mv_wheel_generation_stats",),
+    ]
+
+
+def test_views_keep_null_categories_as_rows(refreshed: str) -> None:
+    rows = query(
+        refreshed,
+        "SELECT category, subcategory, occurrence_count, descriptor_text "
+        "FROM public.mv_user_descriptor_summary "
+        "WHERE user_id = %s AND normalized_form = 'creme brulee' ORDER BY 1 NULLS FIRST",
+        (USER_A,),
+    )
+    assert rows == [(None, None, 1, "CREME BRULEE"), ("Sweet", "Dessert", 2, rows[1][3])]
+    stats = query(
+        refreshed,
+        "SELECT user_id::text, total_descriptors, unique_descriptors, aroma_count, "
+        "flavor_count, texture_count, source_count, category_count, keyword_count "
+        "FROM public.mv_wheel_generation_stats ORDER BY 1",
+    )
+    assert stats == [(USER_A, 12, 7, 7, 4, 1, 5, 3, 12), (USER_B, 3, 3, 1, 1, 0, 2, 2, 3)]
+    median = scalar(
+        refreshed,
+        "SELECT median_intensity FROM public.mv_global_descriptor_stats "
+        "WHERE normalized_form = 'cherry' AND category = 'Fruity' AND subcategory = 'Stone fruit'",
+    )
+    assert median == 4.0  # intensities 3, 5, 4
+
+
+def test_change_counters_count_rows_not_statements(refreshed: str) -> None:
+    assert scalar(refreshed, "SELECT public.should_refresh_views(1)") is False
+    execute(
+        refreshed,
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) SELECT %s, 'quick_tasting', gen_random_uuid(), "
+        "'oak ' || g, 'aroma' FROM generate_series(1, 7) g",
+        (USER_B,),
+    )
+    assert scalar(refreshed, "SELECT public.should_refresh_views(7)") is True
+    assert scalar(refreshed, "SELECT public.should_refresh_views(8)") is False
+    execute(
+        refreshed,
+        "UPDATE public.flavor_descriptors SET intensity = 1 WHERE descriptor_text LIKE 'oak %%'",
+    )
+    execute(refreshed, "DELETE FROM public.flavor_descriptors WHERE descriptor_text = 'oak 1'")
+    execute(refreshed, "DELETE FROM public.flavor_descriptors WHERE false")
+    counts = query(
+        refreshed,
+        "SELECT DISTINCT records_since_refresh, needs_refresh FROM public.mv_refresh_status",
+    )
+    assert counts == [(15, True)]
+    assert scalar(refreshed, "SELECT public.should_refresh_views()") is False
+    refresh(refreshed)
+    after = query(
+        refreshed,
+        "SELECT DISTINCT records_since_refresh, needs_refresh, "
+        "last_refreshed_at > now() - interval '1 minute' FROM public.mv_refresh_status",
+    )
+    assert after == [(0, False, True)]
+    assert (
+        scalar(
+            refreshed,
+            "SELECT total_descriptors FROM public.mv_wheel_generation_stats WHERE user_id = %s",
+            (USER_B,),
+        )
+        == 9
+    )
+
+
+def test_refresh_needs_each_views_unique_index(refreshed: str) -> None:
+    # CONCURRENTLY refuses a view without a unique index: proof it is what runs.
+    execute(refreshed, "DROP INDEX public.ux_mv_wheel_generation_stats_key")
+    with pytest.raises(psycopg2.Error, match=r"(?i)concurrently"):
+        refresh(refreshed)
+
+
+EXPECTED_A_COMBINED = {
+    "categories": [
+        {
+            "name": "Fruity",
+            "count": 5,
+            "percentage": 45.4,
+            "subcategories": [
+                {
+                    "name": "Stone fruit",
+                    "count": 4,
+                    "descriptors": [
+                        {"text": "cherry", "count": 3, "avgIntensity": 4.0},
+                        {"text": "cherrry", "count": 1, "avgIntensity": 2.0},
+                    ],
+                },
+                {
+                    "name": "General",
+                    "count": 1,
+                    "descriptors": [{"text": "CHERRY", "count": 1, "avgIntensity": 4.0}],
+                },
+            ],
+        },
+        {
+            "name": "Sweet",
+            "count": 4,
+            "percentage": 36.4,
+            "subcategories": [
+                {
+                    "name": "Dessert",
+                    "count": 2,
+                    "descriptors": [{"text": "Crème Brûlée", "count": 2, "avgIntensity": 3.0}],
+                },
+                {
+                    "name": "Vanilla",
+                    "count": 2,
+                    "descriptors": [
+                        {"text": "Vanilla", "count": 1, "avgIntensity": 2.0},
+                        {"text": "vanila", "count": 1, "avgIntensity": 2.0},
+                    ],
+                },
+            ],
+        },
+        {
+            "name": "Uncategorized",
+            "count": 1,
+            "percentage": 9.1,
+            "subcategories": [
+                {
+                    "name": "General",
+                    "count": 1,
+                    "descriptors": [{"text": "CREME BRULEE", "count": 1, "avgIntensity": 3.0}],
+                }
+            ],
+        },
+        {
+            "name": "Woody",
+            "count": 1,
+            "percentage": 9.1,
+            "subcategories": [
+                {
+                    "name": "Oak",
+                    "count": 1,
+                    "descriptors": [{"text": "Toasted Oak", "count": 1, "avgIntensity": None}],
+                }
+            ],
+        },
+    ],
+    "totalDescriptors": 11,
+    "uniqueDescriptors": 6,
+}
+
+
+def test_combined_wheel_of_a_hand_built_user(refreshed: str) -> None:
+    got = wheel(refreshed, USER_A)
+    assert "generatedAt" in got
+    del got["generatedAt"]
+    # Silky (texture) is not in a combined wheel; NULL names are Uncategorized / General.
+    assert json.loads(json.dumps(got)) == EXPECTED_A_COMBINED
+    total = sum(Decimal(str(c["percentage"])) for c in got["categories"])
+    assert total == Decimal("100.0")
+
+
+def test_wheel_types_limits_and_empty_users(refreshed: str) -> None:
+    flavor = wheel(refreshed, USER_A, "flavor")
+    assert [(c["name"], c["count"]) for c in flavor["categories"]] == [
+        ("Sweet", 2),
+        ("Uncategorized", 1),
+        ("Woody", 1),
+    ]
+    assert [c["percentage"] for c in flavor["categories"]] == [50.0, 25.0, 25.0]
+    frequent = wheel(refreshed, USER_A, "combined", 2)
+    assert frequent["totalDescriptors"] == 5  # cherry x3 in Stone fruit, creme brulee x2
+    assert frequent["uniqueDescriptors"] == 2
+    top1 = wheel(refreshed, USER_A, "aroma", 1, 1)
+    vanilla = next(c for c in top1["categories"] if c["name"] == "Sweet")["subcategories"][0]
+    # Two descriptors tie at 1; the subcategory still counts both, lists one.
+    assert vanilla["count"] == 2
+    assert vanilla["descriptors"] == [{"text": "Vanilla", "count": 1, "avgIntensity": 2.0}]
+    for user, kind in ((USER_EMPTY, "combined"), (USER_B, "flavor")):
+        w = wheel(refreshed, user, kind)
+        assert sum(Decimal(str(c["percentage"])) for c in w["categories"]) in (0, 100)
+    empty = wheel(refreshed, USER_EMPTY)
+    assert (empty["categories"], empty["totalDescriptors"], empty["uniqueDescriptors"]) == (
+        [],
+        0,
+        0,
+    )
+
+
+def test_percentages_sum_to_100_on_varied_data(head_db_url: str) -> None:
+    load_sample(head_db_url, 3000)
+    refresh(head_db_url)
+    users = [
+        r[0]
+        for r in query(head_db_url, "SELECT DISTINCT user_id::text FROM public.flavor_descriptors")
+    ]
+    for user in users[:10]:
+        for kind in ("combined", "aroma", "flavor", "metaphor"):
+            w = wheel(head_db_url, user, kind)
+            total = sum(Decimal(str(c["percentage"])) for c in w["categories"])
+            assert abs(total - 100) <= Decimal("0.1"), (user, kind, total)
+            assert all(c["name"] for c in w["categories"])
+            assert w["totalDescriptors"] == sum(c["count"] for c in w["categories"])
+
+
+@pytest.mark.parametrize(
+    ("sql", "sqlstate", "argument"),
+    [
+        ("SELECT public.generate_wheel_data_optimized(NULL)", "22004", "p_user_id"),
+        (
+            f"SELECT public.generate_wheel_data_optimized('{USER_A}', 'texture')",
+            "22023",
+            "p_wheel_type",
+        ),
+        (f"SELECT public.generate_wheel_data_optimized('{USER_A}', NULL)", "22004", "p_wheel_type"),
+        (
+            f"SELECT public.generate_wheel_data_optimized('{USER_A}', 'aroma', 0)",
+            "22023",
+            "p_min_count",
+        ),
+        (
+            f"SELECT public.generate_wheel_data_optimized('{USER_A}', 'aroma', 1, -1)",
+            "22023",
+            "p_max_per_subcategory",
+        ),
+        ("SELECT public.should_refresh_views(0)", "22023", "p_threshold"),
+        ("SELECT public.should_refresh_views(NULL)", "22004", "p_threshold"),
+    ],
+)
+def test_bad_input_is_a_clear_error(refreshed: str, sql: str, sqlstate: str, argument: str) -> None:
+    code, message = error_of(refreshed, sql)
+    assert code == sqlstate
+    assert argument in message
+
+
+def test_downgrade_to_002_and_upgrade_again_keeps_every_row(head_db_url: str) -> None:
+    load_sample(head_db_url, 2000)
+    load_handbuilt(head_db_url)
+    refresh(head_db_url)
+    before = descriptors_checksum(head_db_url)
+    migrations.downgrade(head_db_url, "002")
+    assert descriptors_checksum(head_db_url) == before
+    snap = catalog_snapshot(head_db_url)
+    assert not {name for name, kind in snap["relations"] if kind == "m"} - {"mv_descriptor_search"}
+    assert not [t for t in snap["triggers"] if "count_" in t[1]]
+    migrations.upgrade(head_db_url, "head")
+    assert descriptors_checksum(head_db_url) == before
+    assert wheel(head_db_url, USER_A)["totalDescriptors"] == 11
+
+
+@pytest.fixture
+def supabase_refreshed(supabase_head_db_url: str) -> str:
+    load_handbuilt(supabase_head_db_url, supabase=True)
+    refresh(supabase_head_db_url)
+    return supabase_head_db_url
+
+
+def test_signed_in_user_gets_only_their_own_wheel(supabase_refreshed: str) -> None:
+    url = supabase_refreshed
+    mine = call_as(
+        url,
+        "SELECT public.generate_wheel_data_optimized(%s) -> 'totalDescriptors'",
+        (USER_A,),
+        role="authenticated",
+        sub=USER_A,
+    )
+    assert mine == [(11,)]
+    sql = "SELECT public.generate_wheel_data_optimized(%s)"
+    assert sqlstate_of(url, sql, (USER_B,), role="authenticated", sub=USER_A) == "42501"
+    assert sqlstate_of(url, sql, (USER_A,), role="anon") == "42501"
+    assert call_as(url, sql + " -> 'totalDescriptors'", (USER_B,), role="service_role") == [(2,)]
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_views_and_maintenance_are_closed_to_api_roles(supabase_refreshed: str, role: str) -> None:
+    url = supabase_refreshed
+    for relation in (*VIEWS, "mv_refresh_status"):
+        assert sqlstate_of(url, f"SELECT * FROM public.{relation}", role=role, sub=USER_A) == (
+            "42501"
+        )
+    for sql in (
+        "SELECT public.refresh_descriptor_views()",
+        f"SELECT public.flavatix_wheel_json('personal', '{USER_B}', NULL, ARRAY['aroma'], 1, 10)",
+        "UPDATE public.mv_refresh_status SET records_since_refresh = 0",
+    ):
+        assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
+
+
+def test_api_writes_still_count_and_service_role_refreshes(supabase_refreshed: str) -> None:
+    url = supabase_refreshed
+    # An authenticated insert runs the change-tracking trigger without rights on the table.
+    call_as(
+        url,
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) VALUES (%s, 'quick_review', gen_random_uuid(), "
+        "'smoke', 'aroma') RETURNING 1",
+        (USER_A,),
+        role="authenticated",
+        sub=USER_A,
+        commit=True,
+    )
+    assert scalar(url, "SELECT max(records_since_refresh) FROM public.mv_refresh_status") == 1
+    call_as(url, "SELECT public.refresh_descriptor_views()", role="service_role", commit=True)
+    assert scalar(url, "SELECT max(records_since_refresh) FROM public.mv_refresh_status") == 0
