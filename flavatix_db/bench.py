@@ -162,23 +162,23 @@ def autocomplete_before(cur: Cursor, prefix: str) -> Answer:
     rows = _rows(
         cur,
         f"""WITH forms AS (
-                SELECT {NORM} AS form, count(*) AS n FROM public.flavor_descriptors
-                GROUP BY 1)
-            SELECT form FROM forms
+                SELECT {NORM} AS form, descriptor_type, count(*) AS n
+                FROM public.flavor_descriptors GROUP BY 1, 2)
+            SELECT form, descriptor_type FROM forms
             WHERE form LIKE %s || '%%' OR word_similarity(%s, form) >= 0.5
-            ORDER BY (form LIKE %s || '%%') DESC, n DESC, form LIMIT 10""",
+            ORDER BY (form LIKE %s || '%%') DESC, n DESC, form, descriptor_type LIMIT 10""",
         (prefix, prefix, prefix),
     )
-    return [r[0] for r in rows]
+    return [(r[0], r[1]) for r in rows]
 
 
 def autocomplete_after(cur: Cursor, prefix: str) -> Answer:
     rows = _rows(
         cur,
-        "SELECT descriptor_text FROM public.autocomplete_descriptors(%s)",
+        "SELECT descriptor_text, descriptor_type FROM public.autocomplete_descriptors(%s)",
         (prefix,),
     )
-    return [seed_data.normalize_descriptor(r[0]) for r in rows]
+    return [(seed_data.normalize_descriptor(r[0]), r[1]) for r in rows]
 
 
 def stats_before(cur: Cursor, user: str) -> Answer:
@@ -197,9 +197,9 @@ def stats_after(cur: Cursor, user: str) -> Answer:
     cur.execute("SELECT public.get_user_descriptor_stats(%s)", (user,))
     row = cur.fetchone()
     stats = row[0] if row else {}
-    by_type = stats.get("by_type", {})
+    by_type = stats.get("byType", {})
     return (
-        int(stats.get("total_descriptors", -1)),
+        int(stats.get("totalDescriptors", -1)),
         int(by_type.get("aroma", 0)),
         int(by_type.get("flavor", 0)),
         int(stats.get("sources", -1)),
@@ -347,7 +347,11 @@ def build_kinds(cur: Cursor, rows: int, seed: int) -> list[Kind]:
     typos = [_misspell(t) for t in common[:2]]
     words = [*common, *rare, *typos]
     prefixes = [w[:3] for w in common] + [w[:4] for w in rare]
-    page_params = [(heaviest, 1), (heaviest, DEEP_PAGE), (medians[0], 1)]
+    cur.execute("SELECT count(*) FROM public.flavor_descriptors WHERE user_id = %s", (heaviest,))
+    heaviest_rows = int((cur.fetchone() or (0,))[0])
+    # 20 pages deep, or the heaviest user's last page on a small dataset.
+    deep = max(1, min(DEEP_PAGE, -(-heaviest_rows // PAGE_SIZE)))
+    page_params = [(heaviest, 1), (heaviest, deep), (medians[0], 1)]
     return [
         Kind("wheel_generation", users, wheel_before, wheel_after),
         Kind("descriptor_page", page_params, page_before, page_before),

@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -29,6 +30,13 @@ def alembic_config(url: str | None = None, *, quiet: bool = True) -> Config:
         # Keep the caller's logging setup; alembic.ini would reset it.
         config.attributes["configure_logger"] = False
     return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no revisions found")
+    return head
 
 
 def upgrade(url: str, target: str = "head") -> None:

@@ -390,15 +390,27 @@ DROP_OBJECTS = """
 DROP TRIGGER IF EXISTS flavor_descriptors_count_inserts ON public.flavor_descriptors;
 DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descriptors;
 DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descriptors;
+-- Each object dropped here is this revision's own; callers of the parent
+-- revision never had it.
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavor_descriptors_count_changes();
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.generate_wheel_data_optimized(uuid, text, integer, integer);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_wheel_json(text, uuid, text, text[], integer, integer);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.should_refresh_views(integer);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.refresh_descriptor_views();
+-- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_refresh_status;
+-- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_wheel_generation_stats;
+-- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_category_descriptor_summary;
+-- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_global_descriptor_stats;
+-- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_user_descriptor_summary;
 """
 

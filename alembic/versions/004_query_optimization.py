@@ -608,15 +608,26 @@ FUNCTIONS = (
 )
 
 DROP_OBJECTS = """
+-- Each object dropped here is this revision's own; callers of the parent
+-- revision never had it.
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.get_descriptors_paginated(uuid, text, text, uuid, timestamptz,
                                                         integer, text);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.wheel_needs_regeneration(uuid, integer);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.get_wheel_data_fast(uuid, text, text, text);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.batch_insert_descriptors(jsonb, uuid, text, uuid);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.get_user_descriptor_stats(uuid);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.get_top_descriptors(uuid, text, text, integer);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.get_descriptor_timeline(uuid, integer, text);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.estimate_descriptor_count(uuid);
+-- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.query_performance_hints;
 """
 
