@@ -5,27 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from flavatix_db import cli
 from tests.dbtools import scalar
 
 
-def test_bench_small_run_writes_table_json_and_chart(
-    empty_db_url: str, tmp_path: Path, capsys: object
-) -> None:
-    report, chart = tmp_path / "bench.json", tmp_path / "bench.png"
-    code = cli.main(
-        [
-            "--url",
-            empty_db_url,
-            "bench",
-            "--rows",
-            "3000",
-            "--json",
-            str(report),
-            "--chart",
-            str(chart),
-        ]
+def run_bench(url: str, report: Path, chart: Path) -> int:
+    return cli.main(
+        ["--url", url, "bench", "--rows", "3000", "--json", str(report), "--chart", str(chart)]
     )
+
+
+def test_bench_small_run_writes_table_json_and_chart(
+    empty_db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FLAVATIX_DB_HOME", str(tmp_path / "home"))
+    report, chart = tmp_path / "bench.json", tmp_path / "bench.png"
+    code = run_bench(empty_db_url, report, chart)
+    assert "| wheel_generation" in capsys.readouterr().out
     result = json.loads(report.read_text())
     assert result["rows"] == 3000
     assert result["floor_p50_ms"] > 0
@@ -54,5 +55,13 @@ def test_bench_small_run_writes_table_json_and_chart(
     assert code == 0
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The scratch database is at head; the template keeps the baseline for next time.
-    bench_url = empty_db_url.rsplit("/", 1)[0] + "/flavatix_bench"
+    bench_url = empty_db_url.rsplit("/", 1)[0] + "/flavatix_bench_3000"
     assert scalar(bench_url, "SELECT count(*) FROM alembic_version") == 1
+
+    # A second run reuses the baseline figures and the cached dataset.
+    assert run_bench(empty_db_url, report, chart) == 0
+    assert "before: reusing" in capsys.readouterr().out
+    again = json.loads(report.read_text())
+    before = [(q["before_p50_ms"], q["before_p95_ms"]) for q in result["queries"]]
+    assert [(q["before_p50_ms"], q["before_p95_ms"]) for q in again["queries"]] == before
+    assert all(q["same_answers"] for q in again["queries"])
