@@ -200,7 +200,8 @@ class FlavorWheel(Base):
 SQL_MANAGED: dict[str, frozenset[str]] = {
     "table": frozenset(
         {
-            "mv_refresh_status",  # 003: bookkeeping of refresh_descriptor_views()
+            "mv_refresh_log",  # 003: when refresh_descriptor_views() last ran
+            "mv_refresh_changes",  # 003: rows changed since, appended by triggers
             "query_performance_hints",  # 004: documentation rows
         }
     ),

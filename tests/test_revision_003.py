@@ -61,7 +61,9 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
         indexdef = dict(snap["indexes"])[f"ux_{view}_key"]
         assert "UNIQUE" in indexdef
         assert "NULLS NOT DISTINCT" in indexdef
-    assert ("mv_refresh_status", "r") in snap["relations"]
+    assert ("mv_refresh_status", "v") in snap["relations"]
+    assert ("mv_refresh_log", "r") in snap["relations"]
+    assert ("mv_refresh_changes", "r") in snap["relations"]
     triggers = {name for table, name, _ in snap["triggers"] if table == "flavor_descriptors"}
     assert {
         "flavor_descriptors_count_inserts",
@@ -139,6 +141,45 @@ def test_change_counters_count_rows_not_statements(refreshed: str) -> None:
         )
         == 9
     )
+
+
+def test_concurrent_writers_do_not_wait_on_change_tracking(refreshed: str) -> None:
+    # Two transactions write at once; neither commits before the other has written.
+    insert = (
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) VALUES (gen_random_uuid(), 'quick_review', "
+        "gen_random_uuid(), %s, 'aroma')"
+    )
+    first, second = psycopg2.connect(refreshed), psycopg2.connect(refreshed)
+    try:
+        with first.cursor() as one, second.cursor() as two:
+            one.execute(insert, ("first writer",))
+            two.execute("SET lock_timeout = '1s'")
+            two.execute(insert, ("second writer",))
+        second.commit()
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert scalar(refreshed, "SELECT max(records_since_refresh) FROM public.mv_refresh_status") == 2
+
+
+def test_refresh_keeps_counting_what_it_did_not_see(refreshed: str) -> None:
+    # A write still uncommitted when the refresh runs counts towards the next one.
+    pending = psycopg2.connect(refreshed)
+    try:
+        with pending.cursor() as cur:
+            cur.execute(
+                "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+                "descriptor_text, descriptor_type) VALUES (gen_random_uuid(), 'quick_review', "
+                "gen_random_uuid(), 'late', 'aroma')"
+            )
+            refresh(refreshed)
+        pending.commit()
+    finally:
+        pending.close()
+    assert scalar(refreshed, "SELECT max(records_since_refresh) FROM public.mv_refresh_status") == 1
+    assert scalar(refreshed, "SELECT public.should_refresh_views(1)") is True
 
 
 def test_refresh_needs_each_views_unique_index(refreshed: str) -> None:
@@ -344,14 +385,15 @@ def test_signed_in_user_gets_only_their_own_wheel(supabase_refreshed: str) -> No
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 def test_views_and_maintenance_are_closed_to_api_roles(supabase_refreshed: str, role: str) -> None:
     url = supabase_refreshed
-    for relation in (*VIEWS, "mv_refresh_status"):
+    for relation in (*VIEWS, "mv_refresh_status", "mv_refresh_log", "mv_refresh_changes"):
         assert sqlstate_of(url, f"SELECT * FROM public.{relation}", role=role, sub=USER_A) == (
             "42501"
         )
     for sql in (
         "SELECT public.refresh_descriptor_views()",
         f"SELECT public.flavatix_wheel_json('personal', '{USER_B}', NULL, ARRAY['aroma'], 1, 10)",
-        "UPDATE public.mv_refresh_status SET records_since_refresh = 0",
+        "DELETE FROM public.mv_refresh_changes",
+        "UPDATE public.mv_refresh_log SET last_refreshed_at = now()",
     ):
         assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
 

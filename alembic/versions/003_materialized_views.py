@@ -10,9 +10,11 @@ REFRESH MATERIALIZED VIEW CONCURRENTLY needs. refresh_descriptor_views()
 refreshes them concurrently (readers are never blocked), records when, and
 takes off the change counters only what it saw before refreshing.
 
-Change tracking: statement-level triggers with transition tables add the
+Change tracking: statement-level triggers with transition tables append the
 number of rows a statement changed (not 1 per statement) to
-mv_refresh_status. Each writing statement updates those few counter rows once.
+mv_refresh_changes; mv_refresh_status is a view over it and mv_refresh_log.
+Appending instead of updating shared counters keeps concurrent writers from
+waiting on each other.
 
 Access: the views bypass row level security, so neither they nor the status
 table are readable by anon or authenticated. generate_wheel_data_optimized() is
@@ -128,7 +130,8 @@ BEGIN
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
         FOREACH obj IN ARRAY ARRAY['mv_user_descriptor_summary', 'mv_global_descriptor_stats',
                                    'mv_category_descriptor_summary', 'mv_wheel_generation_stats',
-                                   'mv_refresh_status'] LOOP
+                                   'mv_refresh_status', 'mv_refresh_log',
+                                   'mv_refresh_changes'] LOOP
             EXECUTE format('REVOKE ALL ON public.%I FROM %I', obj, r);
         END LOOP;
         EXECUTE format('REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM %I', r);
@@ -143,19 +146,28 @@ $$;
 """
 
 CREATE_STATUS = """
-CREATE TABLE IF NOT EXISTS public.mv_refresh_status (
+CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
     view_name text PRIMARY KEY,
-    last_refreshed_at timestamptz,
-    records_since_refresh bigint NOT NULL DEFAULT 0,
-    needs_refresh boolean NOT NULL DEFAULT false
+    last_refreshed_at timestamptz
 );
 
-COMMENT ON TABLE public.mv_refresh_status IS
-    'When each descriptor view was last refreshed and how many rows changed since; '
-    'kept by refresh_descriptor_views() and the change-tracking triggers.';
+-- One row per writing statement, appended by the change-tracking triggers.
+-- Appending (never updating a shared counter row) keeps concurrent writers
+-- from queueing behind each other's row locks until commit.
+CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    changed_rows bigint NOT NULL CHECK (changed_rows > 0),
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE public.mv_refresh_log IS
+    'When refresh_descriptor_views() last refreshed each descriptor view.';
+COMMENT ON TABLE public.mv_refresh_changes IS
+    'Rows changed per writing statement since the last refresh; consumed by '
+    'refresh_descriptor_views().';
 
 -- The views were just populated by this revision.
-INSERT INTO public.mv_refresh_status (view_name, last_refreshed_at)
+INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
 VALUES ('mv_descriptor_search', now()),
        ('mv_user_descriptor_summary', now()),
        ('mv_global_descriptor_stats', now()),
@@ -163,11 +175,24 @@ VALUES ('mv_descriptor_search', now()),
        ('mv_wheel_generation_stats', now())
 ON CONFLICT (view_name) DO NOTHING;
 
-REVOKE ALL ON public.mv_refresh_status FROM PUBLIC;
+CREATE OR REPLACE VIEW public.mv_refresh_status AS
+SELECT l.view_name,
+       l.last_refreshed_at,
+       c.records_since_refresh,
+       (l.last_refreshed_at IS NULL OR c.records_since_refresh > 0) AS needs_refresh
+FROM public.mv_refresh_log l
+CROSS JOIN (SELECT coalesce(sum(changed_rows), 0)::bigint AS records_since_refresh
+            FROM public.mv_refresh_changes) c;
+
+COMMENT ON VIEW public.mv_refresh_status IS
+    'When each descriptor view was last refreshed and how many rows changed since.';
+
+REVOKE ALL ON public.mv_refresh_log, public.mv_refresh_changes, public.mv_refresh_status
+    FROM PUBLIC;
 """
 
-# Statement-level with transition tables: counts rows, and costs one counter
-# update per writing statement. PostgreSQL allows a transition table only on a
+# Statement-level with transition tables: counts rows, and costs one appended
+# row per writing statement. PostgreSQL allows a transition table only on a
 # single-event trigger, hence three triggers on one function.
 CREATE_TRACKING = """
 CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_changes()
@@ -184,8 +209,7 @@ BEGIN
         SELECT count(*) INTO n FROM new_rows;
     END IF;
     IF n > 0 THEN
-        UPDATE public.mv_refresh_status
-        SET records_since_refresh = records_since_refresh + n, needs_refresh = true;
+        INSERT INTO public.mv_refresh_changes (changed_rows) VALUES (n);
     END IF;
     RETURN NULL;
 END;
@@ -208,9 +232,10 @@ CREATE TRIGGER flavor_descriptors_count_deletes
     FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
 """
 
-# The counters are read before refreshing and only that much is taken off at
-# the end, so rows written during the refresh still count. The status rows are
-# updated last, so writers' triggers never wait on a refresh in progress.
+# The refresh first deletes the change rows committed before it started, in
+# its own transaction: rows written meanwhile stay counted for the next
+# refresh, and a failed refresh rolls the delete back. Writers only append, so
+# they never wait on a refresh in progress.
 CREATE_REFRESH = """
 CREATE OR REPLACE FUNCTION public.refresh_descriptor_views()
 RETURNS void
@@ -218,24 +243,15 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
-    seen jsonb;
     v text;
-    finished timestamptz;
 BEGIN
-    SELECT jsonb_object_agg(view_name, records_since_refresh) INTO seen
-    FROM public.mv_refresh_status;
-    FOR v IN SELECT view_name FROM public.mv_refresh_status ORDER BY view_name LOOP
+    DELETE FROM public.mv_refresh_changes;
+    FOR v IN SELECT view_name FROM public.mv_refresh_log ORDER BY view_name LOOP
         IF to_regclass(format('public.%I', v)) IS NOT NULL THEN
             EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v);
         END IF;
     END LOOP;
-    finished := clock_timestamp();
-    UPDATE public.mv_refresh_status s
-    SET last_refreshed_at = finished,
-        records_since_refresh = greatest(s.records_since_refresh
-                                         - coalesce((seen ->> s.view_name)::bigint, 0), 0),
-        needs_refresh = s.records_since_refresh
-                        - coalesce((seen ->> s.view_name)::bigint, 0) > 0;
+    UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();
 END;
 $$;
 
@@ -253,8 +269,9 @@ BEGIN
         RAISE EXCEPTION 'should_refresh_views: p_threshold must be at least 1, not %', p_threshold
             USING ERRCODE = '22023';
     END IF;
-    RETURN EXISTS (SELECT FROM public.mv_refresh_status
-                   WHERE last_refreshed_at IS NULL OR records_since_refresh >= p_threshold);
+    RETURN EXISTS (SELECT FROM public.mv_refresh_log WHERE last_refreshed_at IS NULL)
+        OR (SELECT coalesce(sum(changed_rows), 0) FROM public.mv_refresh_changes)
+           >= p_threshold;
 END;
 $$;
 
@@ -402,8 +419,12 @@ DROP FUNCTION IF EXISTS public.flavatix_wheel_json(text, uuid, text, text[], int
 DROP FUNCTION IF EXISTS public.should_refresh_views(integer);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.refresh_descriptor_views();
+-- squawk-ignore ban-drop-view
+DROP VIEW IF EXISTS public.mv_refresh_status;
 -- squawk-ignore ban-drop-table
-DROP TABLE IF EXISTS public.mv_refresh_status;
+DROP TABLE IF EXISTS public.mv_refresh_changes;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_refresh_log;
 -- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_wheel_generation_stats;
 -- squawk-ignore ban-drop-view
