@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 
 from alembic.script import ScriptDirectory
@@ -90,21 +89,27 @@ def test_lock_held_elsewhere_makes_the_migration_give_up_then_fail(baseline_db_u
 
 
 def test_lock_released_during_backoff_lets_the_retry_finish(baseline_db_url: str) -> None:
-    blocker = connect(baseline_db_url, autocommit=False)
-    conn = blocker.__enter__()
-    cur = conn.cursor()
-    cur.execute("LOCK TABLE public.flavor_descriptors IN ACCESS SHARE MODE")
-    release = threading.Timer(2.0, conn.rollback)
-    release.start()
-    try:
-        result = run_alembic(
-            baseline_db_url, "-x", "lock_timeout=500ms", "-x", "lock_retries=4", "upgrade", "head"
+    with connect(baseline_db_url, autocommit=False) as blocker, blocker.cursor() as cur:
+        cur.execute("LOCK TABLE public.flavor_descriptors IN ACCESS SHARE MODE")
+        proc = subprocess.Popen(
+            [*ALEMBIC, "-x", "lock_timeout=500ms", "-x", "lock_retries=4", "upgrade", "head"],
+            cwd=PROJECT_ROOT,
+            env={**_base_env(), "DATABASE_URL": baseline_db_url},
+            stderr=subprocess.PIPE,
+            text=True,
         )
-    finally:
-        release.join()
-        blocker.__exit__(None, None, None)
-    assert result.returncode == 0, result.stderr
-    assert "retrying" in result.stderr
+        assert proc.stderr is not None
+        seen = []
+        # Release the lock only once the migration has given up on it at least once.
+        for line in proc.stderr:
+            seen.append(line)
+            if "retrying" in line:
+                blocker.rollback()
+                break
+        rest = proc.stderr.read()
+        proc.wait(timeout=300)
+    assert proc.returncode == 0, "".join(seen) + rest
+    assert any("retrying" in line for line in seen)
     assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == (
         migrations.head_revision()
     )
