@@ -62,9 +62,20 @@ def load_handbuilt(url: str, *, supabase: bool = False) -> None:
             )
 
 
+# The search view and the views revision 002 derives from it, in refresh order.
+SEARCH_VIEWS = (
+    "mv_descriptor_search",
+    "mv_descriptor_search_forms",
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_prefixes",
+    "mv_descriptor_search_user_pairs",
+)
+
+
 def refresh_search(url: str) -> None:
     """Bring the search view up to date (revision 003's refresh does this in production)."""
-    execute(url, "REFRESH MATERIALIZED VIEW public.mv_descriptor_search")
+    for view in SEARCH_VIEWS:
+        execute(url, f"REFRESH MATERIALIZED VIEW public.{view}")
 
 
 def call_as(

@@ -15,6 +15,7 @@ from tests.dbtools import (
     scalar,
 )
 from tests.handbuilt import (
+    SEARCH_VIEWS,
     USER_A,
     USER_B,
     USER_EMPTY,
@@ -444,3 +445,158 @@ def test_search_view_is_not_readable_by_api_roles(supabase_searchable: str) -> N
         role="service_role",
     )
     assert ("Chérry Pie",) in everyone
+
+
+# --- precomputed answers (pairs, prefixes, forms) ---------------------------------------
+
+
+def test_duplicates_at_or_above_the_floor_come_from_the_refreshed_pairs(searchable: str) -> None:
+    sql = (
+        "SELECT descriptor1_text, descriptor2_text, round(similarity::numeric, 3)::float8 "
+        "FROM public.find_duplicate_descriptors(%s, %s)"
+    )
+    assert query(searchable, sql, (USER_A, 0.8)) == [("cherrry", "cherry", 0.875)]
+    # A new spelling: the live path (below the floor of 0.7) sees it at once,
+    # the precomputed one (at or above it) after the next refresh.
+    execute(
+        searchable,
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) VALUES (%s, 'quick_tasting', gen_random_uuid(), "
+        "'vanillla', 'aroma')",
+        (USER_A,),
+    )
+    assert query(searchable, sql, (USER_A, 0.8)) == [("cherrry", "cherry", 0.875)]
+    assert ("Vanilla", "vanillla", 0.889) in query(searchable, sql, (USER_A, 0.6))
+    refresh_search(searchable)
+    assert query(searchable, sql, (USER_A, 0.8)) == [
+        ("Vanilla", "vanillla", 0.889),
+        ("cherrry", "cherry", 0.875),
+    ]
+    assert query(searchable, sql, (USER_A, 0.88)) == [("Vanilla", "vanillla", 0.889)]
+    assert query(searchable, sql, (USER_B, 0.7)) == []
+
+
+def test_precomputed_pairs_are_exactly_the_similar_pairs(head_db_url: str) -> None:
+    load_sample(head_db_url, 2000)
+    load_handbuilt(head_db_url)
+    refresh_search(head_db_url)
+    brute_force = query(
+        head_db_url,
+        "WITH f AS (SELECT DISTINCT normalized_form AS form FROM public.flavor_descriptors) "
+        "SELECT a.form, b.form FROM f a JOIN f b ON b.form > a.form "
+        "WHERE similarity(a.form, b.form)::float8 >= 0.7 ORDER BY 1, 2",
+    )
+    assert len(brute_force) > 20
+    assert brute_force == query(
+        head_db_url, "SELECT form_a, form_b FROM public.mv_descriptor_search_pairs ORDER BY 1, 2"
+    )
+    users = [
+        r[0] for r in query(head_db_url, "SELECT DISTINCT user_id FROM public.flavor_descriptors")
+    ]
+    live = (
+        "WITH mine AS (SELECT DISTINCT normalized_form AS form, descriptor_type "
+        "FROM public.flavor_descriptors WHERE user_id = %s) "
+        "SELECT a.form, b.form, a.descriptor_type FROM mine a JOIN mine b "
+        "ON b.descriptor_type = a.descriptor_type AND b.form > a.form "
+        "WHERE similarity(a.form, b.form)::float8 >= %s "
+        "ORDER BY similarity(a.form, b.form) DESC, 1, 2, 3"
+    )
+    found = (
+        "SELECT normalize_descriptor_text(descriptor1_text), "
+        "normalize_descriptor_text(descriptor2_text), descriptor_type "
+        "FROM public.find_duplicate_descriptors(%s, %s, 1000)"
+    )
+    for user in users:
+        for threshold in (0.7, 0.8):
+            assert query(head_db_url, found, (user, threshold)) == query(
+                head_db_url, live, (user, threshold)
+            )
+
+
+def test_autocomplete_top_prefixes_break_ties_by_form(searchable: str) -> None:
+    table = query(
+        searchable,
+        "SELECT rank, normalized_form, usage_count FROM public.mv_descriptor_search_prefixes "
+        "WHERE prefix = 'ch' ORDER BY rank",
+    )
+    assert table == [(1, "cherry", 5), (2, "cherrry", 1), (3, "cherry pie", 1)]
+    sql = (
+        "SELECT descriptor_text, usage_count, match_type "
+        "FROM public.autocomplete_descriptors(%s, p_limit => %s)"
+    )
+    # In the table and enough matches; the same through the prefix index (4+ characters).
+    assert query(searchable, sql, ("ch", 2)) == [("cherry", 5, "prefix"), ("cherrry", 1, "prefix")]
+    assert query(searchable, sql, ("cher", 2)) == [
+        ("cherry", 5, "prefix"),
+        ("cherrry", 1, "prefix"),
+    ]
+    # Too few prefix matches: similar forms follow.
+    assert query(searchable, sql, ("cherr", 4))[:3] == [
+        ("cherry", 5, "prefix"),
+        ("cherrry", 1, "prefix"),
+        ("Chérry Pie", 1, "prefix"),
+    ]
+    # A tie in use: 'vanila' sorts before 'vanilla'.
+    assert query(searchable, sql, ("van", 10)) == [
+        ("vanila", 1, "prefix"),
+        ("Vanilla", 1, "prefix"),
+    ]
+
+
+NAIVE_AUTOCOMPLETE = """
+WITH forms AS (SELECT normalized_form AS form, descriptor_type, count(*) AS n
+               FROM public.flavor_descriptors GROUP BY 1, 2)
+SELECT form, descriptor_type, n FROM forms
+WHERE form LIKE %(q)s || '%%' OR word_similarity(%(q)s, form) >= 0.5
+ORDER BY (form LIKE %(q)s || '%%') DESC, n DESC, form, descriptor_type LIMIT %(lim)s
+"""
+
+NAIVE_SIMILAR = """
+SELECT form, n FROM (SELECT normalized_form AS form, count(*) AS n
+                     FROM public.flavor_descriptors GROUP BY 1) forms
+WHERE similarity(form, %(q)s)::float8 >= %(t)s
+ORDER BY similarity(form, %(q)s) DESC, n DESC, form LIMIT %(lim)s
+"""
+
+
+def test_fast_paths_give_the_naive_answers(head_db_url: str) -> None:
+    load_sample(head_db_url, 2000)
+    load_handbuilt(head_db_url)
+    refresh_search(head_db_url)
+    forms = [
+        r[0]
+        for r in query(
+            head_db_url,
+            "SELECT DISTINCT normalized_form FROM public.flavor_descriptors ORDER BY 1 LIMIT 12",
+        )
+    ]
+    assert len(forms) == 12
+    for form in forms:
+        for q in {form[:1], form[:2], form[:3], form[:4], form}:
+            for lim in (1, 3, 10):
+                got = query(
+                    head_db_url,
+                    "SELECT normalize_descriptor_text(descriptor_text), descriptor_type, "
+                    "usage_count FROM public.autocomplete_descriptors(%s, p_limit => %s)",
+                    (q, lim),
+                )
+                assert got == query(head_db_url, NAIVE_AUTOCOMPLETE, {"q": q, "lim": lim}), q
+        for t in (0.3, 0.5, 0.7):
+            got = query(
+                head_db_url,
+                "SELECT normalize_descriptor_text(descriptor_text), usage_count "
+                "FROM public.find_similar_descriptors(%s, NULL, NULL, %s, 5)",
+                (form, t),
+            )
+            assert got == query(head_db_url, NAIVE_SIMILAR, {"q": form, "t": t, "lim": 5}), form
+
+
+def test_derived_search_views_are_not_readable_by_api_roles(supabase_searchable: str) -> None:
+    for view in SEARCH_VIEWS[1:]:
+        for role in ("anon", "authenticated"):
+            assert (
+                sqlstate_of(
+                    supabase_searchable, f"SELECT * FROM public.{view}", role=role, sub=USER_A
+                )
+                == "42501"
+            )

@@ -19,6 +19,7 @@ from tests.dbtools import (
     scalar,
 )
 from tests.handbuilt import (
+    SEARCH_VIEWS,
     USER_A,
     USER_B,
     USER_EMPTY,
@@ -73,6 +74,10 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
     assert query(head_db_url, "SELECT view_name FROM public.mv_refresh_status ORDER BY 1") == [
         ("mv_category_descriptor_summary",),
         ("mv_descriptor_search",),
+        ("mv_descriptor_search_forms",),
+        ("mv_descriptor_search_pairs",),
+        ("mv_descriptor_search_prefixes",),
+        ("mv_descriptor_search_user_pairs",),
         ("mv_global_descriptor_stats",),
         ("mv_user_descriptor_summary",),
         ("mv_wheel_generation_stats",),
@@ -352,7 +357,7 @@ def test_downgrade_to_002_and_upgrade_again_keeps_every_row(head_db_url: str) ->
     migrations.downgrade(head_db_url, "002")
     assert descriptors_checksum(head_db_url) == before
     snap = catalog_snapshot(head_db_url)
-    assert not {name for name, kind in snap["relations"] if kind == "m"} - {"mv_descriptor_search"}
+    assert not {name for name, kind in snap["relations"] if kind == "m"} - set(SEARCH_VIEWS)
     assert not [t for t in snap["triggers"] if "count_" in t[1]]
     migrations.upgrade(head_db_url, "head")
     assert descriptors_checksum(head_db_url) == before

@@ -28,6 +28,24 @@ provided they may SELECT flavor_descriptors at all. The calling role is read
 from the `role` setting, which SET ROLE (and PostgREST) sets and SECURITY
 DEFINER does not change.
 
+Precomputed answers (refreshed with every other view by
+refresh_descriptor_views(), so as stale as mv_descriptor_search between
+refreshes):
+- mv_descriptor_search_pairs: every pair of distinct global forms whose
+  trigram similarity is at least PAIR_FLOOR, found exactly by prefix filtering
+  (see PAIR_VIEWS); mv_descriptor_search_user_pairs joins each user's forms
+  to it, so find_duplicate_descriptors answers a threshold at or above the
+  floor by one index range scan. Below the floor it compares the user's live
+  forms pairwise, as before.
+- mv_descriptor_search_prefixes: the 100 most used (form, type) groups for
+  every 1 to 3 character prefix, so short unfiltered autocomplete prefixes,
+  which match thousands of forms, are one index lookup; when the prefix
+  matches alone fill the limit no similarity work is done.
+- mv_descriptor_search_forms: one row per normalized form with its total use
+  and the row find_similar_descriptors shows for it; unfiltered similarity
+  searches raise the trigram threshold step by step (see FIND_SIMILAR) so the
+  GIN index hands back few candidates.
+
 The weighted full-text vector is an expression GIN index over the IMMUTABLE
 descriptor_search_vector(): no column, so no table rewrite, no backfill and no
 extra write per row; queries use the same expression.
@@ -237,8 +255,172 @@ END;
 $$;
 """
 
+# Precomputed search answers, built from mv_descriptor_search (and, for the
+# per-user pairs, from the user's rows) and refreshed after it:
+# refresh_descriptor_views() refreshes views in name order, and every name
+# here sorts after "mv_descriptor_search"; the user pairs sort after the pairs.
+#
+# Pairs: pg_trgm's similarity is the Jaccard index of two show_trgm() sets. If
+# J(A, B) >= t then A and B share a trigram among the first
+# |A| - ceil(t*|A|) + 1 trigrams of A, and likewise of B, under any fixed
+# order of trigrams (prefix filtering); rarest first keeps the candidate list
+# short. Also min(|A|, |B|) >= t * max(|A|, |B|). Candidates are then checked
+# with similarity() itself. The 1e-9 keeps ceil() exact where t*n is a whole
+# number in real arithmetic but not in floating point. similarity() is a
+# float4 of a ratio of small integers, so it never rounds a ratio below t up
+# to t. The floor is 0.7, not lower: at 0.5 prefixes hold half of every form's
+# trigrams and the candidate list grows five-fold (measured on a million seed
+# rows: 5.5M candidates at 0.5, 1.1M at 0.7) for thresholds callers rarely ask.
+PAIR_FLOOR = 0.7
+PREFIX_TOP = 100  # autocomplete_descriptors caps p_limit at 100
+
+PAIR_VIEWS = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_pairs AS
+WITH forms AS (
+    SELECT DISTINCT s.normalized_form AS form FROM public.mv_descriptor_search s
+), grams AS (
+    SELECT f.form, g.gram, pg_catalog.count(*) OVER (PARTITION BY f.form) AS n
+    FROM forms f CROSS JOIN LATERAL pg_catalog.unnest(@trgm@.show_trgm(f.form)) AS g(gram)
+), rarity AS (
+    SELECT g.gram, pg_catalog.count(*) AS df FROM grams g GROUP BY g.gram
+), prefixes AS (
+    SELECT r.form, r.gram, r.n
+    FROM (SELECT g.form, g.gram, g.n,
+                 pg_catalog.row_number() OVER (PARTITION BY g.form ORDER BY y.df, g.gram) AS pos
+          FROM grams g JOIN rarity y ON y.gram = g.gram) r
+    WHERE r.pos <= r.n - pg_catalog.ceil({PAIR_FLOOR} * r.n - 1e-9) + 1
+), candidates AS (
+    SELECT DISTINCT a.form AS form_a, b.form AS form_b
+    FROM prefixes a
+    JOIN prefixes b ON b.gram = a.gram AND b.form > a.form
+                   AND b.n >= pg_catalog.ceil({PAIR_FLOOR} * a.n - 1e-9)
+                   AND a.n >= pg_catalog.ceil({PAIR_FLOOR} * b.n - 1e-9)
+)
+SELECT c.form_a, c.form_b, @trgm@.similarity(c.form_a, c.form_b) AS similarity
+FROM candidates c
+WHERE @trgm@.similarity(c.form_a, c.form_b)::double precision >= {PAIR_FLOOR}
+WITH DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_pairs IS
+    'Pairs of distinct normalized forms (form_a < form_b) with trigram similarity >= '
+    '{PAIR_FLOOR}; refreshed by refresh_descriptor_views().';
+
+-- Each user's forms that have a similar form, paired within a type; the ids
+-- and texts are what find_duplicate_descriptors returns for them.
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_user_pairs AS
+WITH paired AS (
+    SELECT p.form_a AS form FROM public.mv_descriptor_search_pairs p
+    UNION
+    SELECT p.form_b FROM public.mv_descriptor_search_pairs p
+), mine AS (
+    SELECT d.user_id, d.descriptor_type, d.normalized_form,
+           mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
+           pg_catalog.min(d.id::text)::uuid AS any_id
+    FROM public.flavor_descriptors d
+    WHERE d.normalized_form IN (SELECT paired.form FROM paired)
+    GROUP BY d.user_id, d.descriptor_type, d.normalized_form
+)
+SELECT a.user_id, a.descriptor_type, p.form_a, p.form_b, p.similarity,
+       a.any_id AS descriptor1_id, a.descriptor_text AS descriptor1_text,
+       b.any_id AS descriptor2_id, b.descriptor_text AS descriptor2_text
+FROM mine a
+JOIN public.mv_descriptor_search_pairs p ON p.form_a = a.normalized_form
+JOIN mine b ON b.user_id = a.user_id AND b.descriptor_type = a.descriptor_type
+           AND b.normalized_form = p.form_b
+WITH DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_user_pairs IS
+    'Each user''s pairs of similar forms (similarity >= {PAIR_FLOOR}) within a type, for '
+    'find_duplicate_descriptors; refreshed by refresh_descriptor_views(). Holds user ids: '
+    'not readable by anon/authenticated.';
+"""
+
+# The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
+# it does, ranked per 1-3 character prefix by (use desc, form, type).
+PREFIX_VIEW = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_prefixes AS
+WITH forms AS (
+    SELECT s.normalized_form, s.descriptor_type,
+           pg_catalog.sum(s.usage_count)::bigint AS usage_count,
+           (pg_catalog.array_agg(s.descriptor_text ORDER BY s.usage_count DESC,
+                                 s.descriptor_text))[1] AS descriptor_text,
+           (pg_catalog.array_agg(s.category ORDER BY s.usage_count DESC, s.category)
+                FILTER (WHERE s.category IS NOT NULL))[1] AS category
+    FROM public.mv_descriptor_search s
+    GROUP BY s.normalized_form, s.descriptor_type
+), ranked AS (
+    SELECT pg_catalog.left(f.normalized_form, l.len) AS prefix,
+           pg_catalog.row_number() OVER (PARTITION BY pg_catalog.left(f.normalized_form, l.len)
+                                         ORDER BY f.usage_count DESC, f.normalized_form,
+                                                  f.descriptor_type) AS rank,
+           f.normalized_form, f.descriptor_type, f.usage_count, f.descriptor_text, f.category
+    FROM forms f CROSS JOIN pg_catalog.generate_series(1, 3) AS l(len)
+    WHERE pg_catalog.length(f.normalized_form) >= l.len
+)
+SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
+       r.descriptor_text, r.category
+FROM ranked r
+WHERE r.rank <= {PREFIX_TOP}
+WITH DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_prefixes IS
+    'The {PREFIX_TOP} most used (form, type) groups per 1-3 character prefix, for '
+    'autocomplete_descriptors; refreshed by refresh_descriptor_views().';
+"""
+
+# One row per normalized form: its use over all types and categories, and the
+# group find_similar_descriptors shows for it (most used, then type, category,
+# subcategory with NULLs last), exactly as the function ranks them.
+FORMS_VIEW = """
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_forms AS
+SELECT r.normalized_form, r.form_usage::bigint AS usage_count, r.sample_id,
+       r.descriptor_text, r.descriptor_type, r.category, r.subcategory
+FROM (SELECT s.*,
+             pg_catalog.sum(s.usage_count) OVER (PARTITION BY s.normalized_form) AS form_usage,
+             pg_catalog.row_number() OVER (PARTITION BY s.normalized_form
+                                           ORDER BY s.usage_count DESC, s.descriptor_type,
+                                                    s.category NULLS LAST,
+                                                    s.subcategory NULLS LAST) AS rn
+      FROM public.mv_descriptor_search s) r
+WHERE r.rn = 1
+WITH DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_forms IS
+    'One row per normalized form with its total use, for find_similar_descriptors; '
+    'refreshed by refresh_descriptor_views().';
+"""
+
+DERIVED_VIEWS = (
+    "mv_descriptor_search_forms",
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_prefixes",
+    "mv_descriptor_search_user_pairs",
+)
+
+REVOKE_DERIVED_VIEWS = """
+DO $$
+DECLARE
+    r text;
+    v text;
+BEGIN
+    FOREACH v IN ARRAY ARRAY['mv_descriptor_search_forms', 'mv_descriptor_search_pairs',
+                             'mv_descriptor_search_prefixes',
+                             'mv_descriptor_search_user_pairs'] LOOP
+        EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', v);
+        FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+            IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+                EXECUTE format('REVOKE ALL ON public.%I FROM %I', v, r);
+            END IF;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+"""
+
 # The function texts below name pg_trgm's schema as @trgm@; with_pg_trgm()
 # substitutes the schema pg_trgm lives in, quoted by format('%I').
+# Without a user or type filter, forms come from mv_descriptor_search_forms
+# (one row per form, so no per-form ranking at query time).
 FIND_SIMILAR = r"""
 CREATE OR REPLACE FUNCTION public.find_similar_descriptors(
     p_search_text text,
@@ -257,11 +439,39 @@ DECLARE
     q text := public.flavatix_check_text(fn, 'p_search_text', p_search_text);
     lim integer := public.flavatix_check_limit(fn, 'p_limit', p_limit, 1000);
     uid uuid;
+    t double precision;
+    step double precision;
 BEGIN
     PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
         public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
     uid := public.flavatix_caller_user(p_user_id, fn);
+
+    IF uid IS NULL AND p_descriptor_type IS NULL THEN
+        -- If at least lim forms reach a stricter threshold, the answer is among
+        -- them (every other form is less similar); the GIN scan then returns
+        -- far fewer candidates to check.
+        t := p_similarity_threshold;
+        FOREACH step IN ARRAY ARRAY[0.6, 0.45]::double precision[] LOOP
+            CONTINUE WHEN step <= p_similarity_threshold;
+            PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', step::text, true);
+            IF (SELECT pg_catalog.count(*)
+                FROM (SELECT FROM public.mv_descriptor_search_forms f
+                      WHERE f.normalized_form OPERATOR(@trgm@.%) q LIMIT lim) x) = lim THEN
+                t := step;
+                EXIT;
+            END IF;
+        END LOOP;
+        PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', t::text, true);
+        RETURN QUERY
+        SELECT f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,
+               f.usage_count, @trgm@.similarity(f.normalized_form, q)::double precision
+        FROM public.mv_descriptor_search_forms f
+        WHERE f.normalized_form OPERATOR(@trgm@.%) q
+        ORDER BY 7 DESC, 6 DESC, f.normalized_form
+        LIMIT lim;
+        RETURN;
+    END IF;
 
     RETURN QUERY
     WITH candidates AS (
@@ -309,8 +519,10 @@ END;
 $$;
 """
 
-# A user's distinct forms (index scan of their rows, grouped), compared pairwise
-# within a type; never a join of raw rows.
+# At or above PAIR_FLOOR: one range scan of mv_descriptor_search_user_pairs
+# (its unique index is in the answer's order). Below it: a user's distinct
+# forms (index scan of their rows, grouped), compared pairwise within a type;
+# never a join of raw rows.
 FIND_DUPLICATES = r"""
 CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
     p_user_id uuid,
@@ -333,6 +545,18 @@ BEGIN
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
         public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
     uid := public.flavatix_caller_user(p_user_id, fn);
+
+    -- At or above the floor the pairs are precomputed (as of the last refresh).
+    IF p_similarity_threshold >= @floor@ THEN
+        RETURN QUERY
+        SELECT u.descriptor1_id, u.descriptor1_text, u.descriptor2_id, u.descriptor2_text,
+               u.similarity::double precision, u.descriptor_type
+        FROM public.mv_descriptor_search_user_pairs u
+        WHERE u.user_id = uid AND u.similarity::double precision >= p_similarity_threshold
+        ORDER BY u.similarity DESC, u.form_a, u.form_b, u.descriptor_type
+        LIMIT lim;
+        RETURN;
+    END IF;
 
     RETURN QUERY
     WITH mine AS MATERIALIZED (
@@ -359,6 +583,11 @@ $$;
 # Prefix matches on the normalized form (LIKE with wildcards escaped, served by
 # the text_pattern_ops index), then typo-tolerant word-similarity matches
 # (`<%`, served by the trigram index); most used first within each group.
+# Without filters, when there are at least p_limit prefix matches the answer
+# is the p_limit most used of them: for 1-3 characters read from
+# mv_descriptor_search_prefixes (which holds the top 100, the cap on p_limit),
+# for longer prefixes (selective) from the prefix index. Otherwise, or with
+# filters, the full query below.
 AUTOCOMPLETE = r"""
 CREATE OR REPLACE FUNCTION public.autocomplete_descriptors(
     p_prefix text,
@@ -386,6 +615,40 @@ BEGIN
     END IF;
     uid := public.flavatix_caller_user(p_user_id, fn);
     pattern := replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+
+    -- Unfiltered: when prefix matches alone fill the limit, they are the answer.
+    IF uid IS NULL AND p_descriptor_type IS NULL AND cat IS NULL THEN
+        IF pg_catalog.length(q) <= 3 THEN
+            IF (SELECT pg_catalog.count(*) FROM public.mv_descriptor_search_prefixes p
+                WHERE p.prefix = q AND p.rank <= lim) = lim THEN
+                RETURN QUERY
+                SELECT p.descriptor_text, p.descriptor_type, p.category, p.usage_count,
+                       'prefix'::text
+                FROM public.mv_descriptor_search_prefixes p
+                WHERE p.prefix = q AND p.rank <= lim
+                ORDER BY p.rank;
+                RETURN;
+            END IF;
+        ELSIF (SELECT pg_catalog.count(*)
+               FROM (SELECT DISTINCT s.normalized_form, s.descriptor_type
+                     FROM public.mv_descriptor_search s
+                     WHERE s.normalized_form LIKE pattern) m) >= lim THEN
+            RETURN QUERY
+            SELECT (pg_catalog.array_agg(s.descriptor_text
+                                         ORDER BY s.usage_count DESC, s.descriptor_text))[1],
+                   s.descriptor_type,
+                   (pg_catalog.array_agg(s.category ORDER BY s.usage_count DESC, s.category)
+                        FILTER (WHERE s.category IS NOT NULL))[1],
+                   pg_catalog.sum(s.usage_count)::bigint,
+                   'prefix'::text
+            FROM public.mv_descriptor_search s
+            WHERE s.normalized_form LIKE pattern
+            GROUP BY s.normalized_form, s.descriptor_type
+            ORDER BY 4 DESC, s.normalized_form, s.descriptor_type
+            LIMIT lim;
+            RETURN;
+        END IF;
+    END IF;
 
     RETURN QUERY
     WITH candidates AS (
@@ -474,7 +737,12 @@ END;
 $$;
 """
 
-SEARCH_FUNCTIONS = (FIND_SIMILAR, FIND_DUPLICATES, AUTOCOMPLETE, SUGGEST_CATEGORY)
+SEARCH_FUNCTIONS = (
+    FIND_SIMILAR,
+    FIND_DUPLICATES.replace("@floor@", str(PAIR_FLOOR)),
+    AUTOCOMPLETE,
+    SUGGEST_CATEGORY,
+)
 
 FUNCTION_SIGNATURES = (
     "public.find_similar_descriptors(text, uuid, text, double precision, integer)",
@@ -527,7 +795,28 @@ VIEW_INDEXES: dict[str, tuple[str, str]] = {
         "(normalized_form text_pattern_ops, descriptor_type)",
     ),
 }
-UNIQUE_INDEXES = {"ux_mv_descriptor_search_key"}
+# The derived views' unique keys; the user pairs' key is in the order
+# find_duplicate_descriptors returns them, so a user's answer is one range scan.
+DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
+    "ux_mv_descriptor_search_forms_key": ("mv_descriptor_search_forms", "(normalized_form)"),
+    "ix_mv_descriptor_search_forms_trgm": (
+        "mv_descriptor_search_forms",
+        "USING gin (normalized_form gin_trgm_ops)",
+    ),
+    "ux_mv_descriptor_search_pairs_key": ("mv_descriptor_search_pairs", "(form_a, form_b)"),
+    "ux_mv_descriptor_search_prefixes_key": ("mv_descriptor_search_prefixes", "(prefix, rank)"),
+    "ux_mv_descriptor_search_user_pairs_key": (
+        "mv_descriptor_search_user_pairs",
+        "(user_id, similarity DESC, form_a, form_b, descriptor_type)",
+    ),
+}
+UNIQUE_INDEXES = {
+    "ux_mv_descriptor_search_key",
+    "ux_mv_descriptor_search_forms_key",
+    "ux_mv_descriptor_search_pairs_key",
+    "ux_mv_descriptor_search_prefixes_key",
+    "ux_mv_descriptor_search_user_pairs_key",
+}
 
 TRGM_SEARCH_PATH = "SET search_path = public, extensions"
 
@@ -553,6 +842,14 @@ DROP FUNCTION IF EXISTS public.flavatix_check_descriptor_type(text, text);
 DROP FUNCTION IF EXISTS public.flavatix_check_text(text, text, text);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_caller_user(uuid, text);
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_user_pairs;
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_pairs;
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_prefixes;
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_forms;
 -- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search;
 """
@@ -629,14 +926,19 @@ def upgrade() -> None:
     op.execute(CREATE_HELPERS)
     op.execute(CREATE_SEARCH_VECTOR)
     execute_without_timeout(CREATE_SEARCH_VIEW)
+    for view in (FORMS_VIEW, PAIR_VIEWS, PREFIX_VIEW):
+        execute_without_timeout(with_pg_trgm(view))
+    op.execute(REVOKE_DERIVED_VIEWS)
     for create_function in SEARCH_FUNCTIONS:
         op.execute(with_pg_trgm(create_function))
     with ctx.autocommit_block():
         op.execute(TRGM_SEARCH_PATH)
-        for name, (table, definition) in {**VIEW_INDEXES, **TABLE_INDEXES}.items():
+        indexes = {**VIEW_INDEXES, **DERIVED_VIEW_INDEXES, **TABLE_INDEXES}
+        for name, (table, definition) in indexes.items():
             create_index_concurrently(name, table, definition, unique=name in UNIQUE_INDEXES)
         op.execute("RESET search_path")
-        execute_without_timeout("ANALYZE public.mv_descriptor_search")
+        for view in ("mv_descriptor_search", *DERIVED_VIEWS):
+            execute_without_timeout(f"ANALYZE public.{view}")
 
 
 def downgrade() -> None:
