@@ -14,12 +14,19 @@ Change tracking: statement-level triggers with transition tables add the
 number of rows a statement changed (not 1 per statement) to
 mv_refresh_status. Each writing statement updates those few counter rows once.
 
+Wheels: a personal wheel of a heavy user is assembled from
+mv_user_wheel_subcategories (one row per user, wheel type and subcategory,
+built on mv_user_descriptor_summary and refreshed after it); every other wheel,
+and every call the view cannot answer, is built from the per-form summaries
+as before. Both give the same JSON.
+
 Access: the views bypass row level security, so neither they nor the status
 table are readable by anon or authenticated. generate_wheel_data_optimized() is
 SECURITY DEFINER and asks flavatix_caller_user() (revision 002) which user it
 may answer for: a caller bound by row level security only gets auth.uid()'s
-wheel. The wheel builder flavatix_wheel_json() and refresh_descriptor_views()
-are not executable by PUBLIC, anon or authenticated.
+wheel. The wheel builders flavatix_wheel_json() and
+flavatix_wheel_json_from_forms() and refresh_descriptor_views() are not
+executable by PUBLIC, anon or authenticated.
 """
 
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
@@ -384,7 +391,10 @@ REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
 # descriptors ranked as the wheel ranks them (the first WHEEL_TOP_N, enough
 # for any p_max_per_subcategory since callers cap it there) and the wheel's
 # number of distinct forms. A wheel then reads one row per subcategory by
-# index (a hundred or so for the heaviest user) instead of every form.
+# index (a hundred or so for the heaviest user) instead of every form. The
+# first WHEEL_FIRST_N of them (the default p_max_per_subcategory) are kept
+# apart as well: small enough to stay in the row, so a default wheel never
+# decompresses the long lists of a heavy user's subcategories.
 #
 # Built on mv_user_descriptor_summary rather than the table: refreshing it
 # costs a pass over that view, not another aggregation of every row, and both
@@ -405,6 +415,7 @@ REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
 # pass, and such calls take the reference path.
 WHEEL_VIEW = "mv_user_wheel_subcategories"
 WHEEL_TOP_N = 100
+WHEEL_FIRST_N = 10
 WHEEL_VIEW_MIN_ROWS = 200
 WHEEL_VIEW_BODY = f"""
 WITH heavy AS (
@@ -440,21 +451,27 @@ WITH heavy AS (
     FROM forms f
     GROUP BY f.user_id, f.wheel_type
 )
-SELECT r.user_id,
-       r.wheel_type COLLATE "default" AS wheel_type,
-       r.category COLLATE "default" AS category,
-       r.subcategory COLLATE "default" AS subcategory,
-       sum(r.n) AS descriptor_count,
-       count(*) AS form_count,
-       jsonb_agg(jsonb_build_object(
-                     'text', r.label, 'count', r.n,
-                     'avgIntensity', CASE WHEN r.icount > 0 THEN round(r.isum / r.icount, 2) END)
-                 ORDER BY r.n DESC, r.label)
-           FILTER (WHERE r.rn <= {WHEEL_TOP_N}) AS top_descriptors,
-       min(w.unique_descriptors) AS unique_descriptors
-FROM ranked r
-JOIN wheels w ON w.user_id = r.user_id AND w.wheel_type = r.wheel_type
-GROUP BY r.user_id, r.wheel_type, r.category, r.subcategory
+SELECT t.*,
+       jsonb_path_query_array(t.top_descriptors, '$[0 to {WHEEL_FIRST_N - 1}]')
+           AS first_descriptors
+FROM (
+    SELECT r.user_id,
+           r.wheel_type COLLATE "default" AS wheel_type,
+           r.category COLLATE "default" AS category,
+           r.subcategory COLLATE "default" AS subcategory,
+           sum(r.n) AS descriptor_count,
+           count(*) AS form_count,
+           jsonb_agg(jsonb_build_object(
+                         'text', r.label, 'count', r.n,
+                         'avgIntensity', CASE WHEN r.icount > 0
+                                              THEN round(r.isum / r.icount, 2) END)
+                     ORDER BY r.n DESC, r.label)
+               FILTER (WHERE r.rn <= {WHEEL_TOP_N}) AS top_descriptors,
+           min(w.unique_descriptors) AS unique_descriptors
+    FROM ranked r
+    JOIN wheels w ON w.user_id = r.user_id AND w.wheel_type = r.wheel_type
+    GROUP BY r.user_id, r.wheel_type, r.category, r.subcategory
+) t
 """
 WHEEL_VIEW_KEY = "(user_id, wheel_type, category, subcategory)"
 
@@ -489,7 +506,8 @@ $$;
 # The wheel JSON of one scope (see flavatix_wheel_json_from_forms for what it
 # holds). A personal wheel of one of the four wheel types with p_min_count 1
 # and at most WHEEL_TOP_N descriptors per subcategory is assembled from
-# mv_user_wheel_subcategories; everything else is built from the forms. The
+# mv_user_wheel_subcategories when the view holds the user; everything else is
+# built from the forms. The
 # assembly below repeats the reference's categories, totals and percentages
 # step for step on the subcategory rows, and tests compare the two paths'
 # JSON text. PL/pgSQL so that the statement's plan is kept for the session.
@@ -519,9 +537,14 @@ BEGIN
     WITH subs AS (
         SELECT w.category AS cat, w.subcategory AS sub, w.descriptor_count AS n,
                w.unique_descriptors,
-               CASE WHEN w.form_count <= p_max_per_subcategory THEN w.top_descriptors
+               CASE WHEN p_max_per_subcategory >= w.form_count
+                        THEN CASE WHEN w.form_count <= {WHEEL_FIRST_N} THEN w.first_descriptors
+                                  ELSE w.top_descriptors END
+                    WHEN p_max_per_subcategory = {WHEEL_FIRST_N} THEN w.first_descriptors
                     ELSE jsonb_path_query_array(
-                             w.top_descriptors, '$[0 to $last]',
+                             CASE WHEN p_max_per_subcategory < {WHEEL_FIRST_N}
+                                  THEN w.first_descriptors ELSE w.top_descriptors END,
+                             '$[0 to $last]',
                              jsonb_build_object('last', p_max_per_subcategory - 1))
                END AS descriptors
         FROM public.{WHEEL_VIEW} w
