@@ -393,8 +393,9 @@ REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
 # number of distinct forms. A wheel then reads one row per subcategory by
 # index (a hundred or so for the heaviest user) instead of every form. The
 # first WHEEL_FIRST_N of them (the default p_max_per_subcategory) are kept
-# apart as well: small enough to stay in the row, so a default wheel never
-# decompresses the long lists of a heavy user's subcategories.
+# apart: small enough to stay in the row, so a default wheel never
+# decompresses the long lists of a heavy user's subcategories. The long list
+# is kept only where it is longer (NULL otherwise: no second copy).
 #
 # Built on mv_user_descriptor_summary rather than the table: refreshing it
 # costs a pass over that view, not another aggregation of every row, and both
@@ -451,9 +452,11 @@ WITH heavy AS (
     FROM forms f
     GROUP BY f.user_id, f.wheel_type
 )
-SELECT t.*,
+SELECT t.user_id, t.wheel_type, t.category, t.subcategory, t.descriptor_count, t.form_count,
        jsonb_path_query_array(t.top_descriptors, '$[0 to {WHEEL_FIRST_N - 1}]')
-           AS first_descriptors
+           AS first_descriptors,
+       CASE WHEN t.form_count > {WHEEL_FIRST_N} THEN t.top_descriptors END AS top_descriptors,
+       t.unique_descriptors
 FROM (
     SELECT r.user_id,
            r.wheel_type COLLATE "default" AS wheel_type,
@@ -537,6 +540,8 @@ BEGIN
     WITH subs AS (
         SELECT w.category AS cat, w.subcategory AS sub, w.descriptor_count AS n,
                w.unique_descriptors,
+               -- top_descriptors is NULL where form_count <= WHEEL_FIRST_N, and
+               -- is only read where form_count is larger.
                CASE WHEN p_max_per_subcategory >= w.form_count
                         THEN CASE WHEN w.form_count <= {WHEEL_FIRST_N} THEN w.first_descriptors
                                   ELSE w.top_descriptors END
