@@ -382,8 +382,9 @@ REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
 """
 
 # A personal wheel used to aggregate every per-form row of the user at each
-# call: sort, group, rank and turn into JSON all of them, about 40,000 forms for
-# the heaviest user at 10M rows, only to keep the top few per subcategory.
+# call: sort, group, rank and turn into JSON all of them (over 5,000 forms for
+# the heaviest user at 1M rows, several times that at 10M), only to keep the
+# top few per subcategory.
 # This view does that work at refresh time, once per (user, wheel type,
 # subcategory), for the four wheel types a caller may ask for ('combined' is
 # aroma and flavor merged by normalized form, exactly as the reference merges
@@ -404,7 +405,7 @@ REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
 #
 # Only users with at least WHEEL_VIEW_MIN_ROWS aroma, flavor and metaphor rows
 # are held. The per-form path costs a few microseconds a form, so below that it
-# answers in about a millisecond, as fast as reading the view; the view then
+# answers in a few milliseconds at most, like reading the view; the view then
 # holds the users whose wheels are slow, at a fraction of the rows (most users
 # are light) and of the refresh time. Grouping and partitioning compare names
 # in the "C" collation: only equality matters there, and equality is the same
@@ -510,10 +511,10 @@ $$;
 # holds). A personal wheel of one of the four wheel types with p_min_count 1
 # and at most WHEEL_TOP_N descriptors per subcategory is assembled from
 # mv_user_wheel_subcategories when the view holds the user; everything else is
-# built from the forms. The
-# assembly below repeats the reference's categories, totals and percentages
-# step for step on the subcategory rows, and tests compare the two paths'
-# JSON text. PL/pgSQL so that the statement's plan is kept for the session.
+# built from the forms. The assembly below repeats the reference's categories,
+# totals and percentages step for step on the subcategory rows, and tests
+# compare the two paths' JSON text. PL/pgSQL so that the statement's plan is
+# kept for the session.
 CREATE_WHEEL_JSON = f"""
 CREATE OR REPLACE FUNCTION public.flavatix_wheel_json(
     p_scope text, p_user_id uuid, p_item_category text, p_types text[],
