@@ -80,6 +80,7 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
         ("mv_descriptor_search_user_pairs",),
         ("mv_global_descriptor_stats",),
         ("mv_user_descriptor_summary",),
+        ("mv_user_wheel_subcategories",),
         ("mv_wheel_generation_stats",),
     ]
 

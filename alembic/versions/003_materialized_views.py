@@ -16,12 +16,19 @@ mv_refresh_changes; mv_refresh_status is a view over it and mv_refresh_log.
 Appending instead of updating shared counters keeps concurrent writers from
 waiting on each other.
 
+Wheels: a personal wheel of a heavy user is assembled from
+mv_user_wheel_subcategories (one row per user, wheel type and subcategory,
+built on mv_user_descriptor_summary and refreshed after it); every other wheel,
+and every call the view cannot answer, is built from the per-form summaries
+as before. Both give the same JSON.
+
 Access: the views bypass row level security, so neither they nor the status
 table are readable by anon or authenticated. generate_wheel_data_optimized() is
 SECURITY DEFINER and asks flavatix_caller_user() (revision 002) which user it
 may answer for: a caller bound by row level security only gets auth.uid()'s
-wheel. The wheel builder flavatix_wheel_json() and refresh_descriptor_views()
-are not executable by PUBLIC, anon or authenticated.
+wheel. The wheel builders flavatix_wheel_json() and
+flavatix_wheel_json_from_forms() and refresh_descriptor_views() are not
+executable by PUBLIC, anon or authenticated.
 """
 
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
@@ -251,10 +258,30 @@ DECLARE
     v text;
 BEGIN
     DELETE FROM public.mv_refresh_changes;
-    FOR v IN SELECT view_name FROM public.mv_refresh_log ORDER BY view_name LOOP
-        IF to_regclass(format('public.%I', v)) IS NOT NULL THEN
-            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v);
-        END IF;
+    -- A view built on other registered views is refreshed after them (by
+    -- depth of that dependency, then by name), so it sees their new contents.
+    FOR v IN
+        WITH RECURSIVE registered AS (
+            SELECT s.view_name, to_regclass(format('public.%I', s.view_name))::oid AS rel
+            FROM public.mv_refresh_log s
+        ), built_on AS (
+            SELECT DISTINCT r.ev_class AS child, d.refobjid AS parent
+            FROM pg_catalog.pg_rewrite r
+            JOIN pg_catalog.pg_depend d
+              ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+            WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND d.refobjid <> r.ev_class
+              AND r.ev_class IN (SELECT g.rel FROM registered g)
+              AND d.refobjid IN (SELECT g.rel FROM registered g)
+        ), depth AS (
+            SELECT g.rel, 0 AS level FROM registered g WHERE g.rel IS NOT NULL
+            UNION ALL
+            SELECT b.child, d.level + 1 FROM depth d JOIN built_on b ON b.parent = d.rel
+        )
+        SELECT g.view_name FROM registered g JOIN depth d ON d.rel = g.rel
+        GROUP BY g.view_name ORDER BY max(d.level), g.view_name
+    LOOP
+        EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v);
     END LOOP;
     UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();
 END;
@@ -283,13 +310,15 @@ $$;
 REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM PUBLIC;
 """
 
-# The wheel JSON of one scope: 'personal' (one user's rows), 'universal' (all
-# rows) or 'category' (one item_category). NULL names become 'Uncategorized' /
-# 'General'; percentages are tenths distributed by largest remainder, so they
-# sum to exactly 100.0. Internal: callers go through functions that check
-# their arguments and who may see what.
-CREATE_WHEEL_JSON = """
-CREATE OR REPLACE FUNCTION public.flavatix_wheel_json(
+# The wheel JSON of one scope, built from the per-form summaries: 'personal'
+# (one user's rows), 'universal' (all rows) or 'category' (one item_category).
+# NULL names become 'Uncategorized' / 'General'; percentages are tenths
+# distributed by largest remainder, so they sum to exactly 100.0. This is the
+# reference every other way of building a wheel must agree with, and the path
+# for whatever the per-subcategory view below cannot answer. Internal: callers
+# go through functions that check their arguments and who may see what.
+CREATE_WHEEL_JSON_FROM_FORMS = """
+CREATE OR REPLACE FUNCTION public.flavatix_wheel_json_from_forms(
     p_scope text, p_user_id uuid, p_item_category text, p_types text[],
     p_min_count integer, p_max_per_subcategory integer)
 RETURNS jsonb
@@ -370,6 +399,224 @@ SELECT jsonb_build_object(
     'generatedAt', now());
 $$;
 
+REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
+    text, uuid, text, text[], integer, integer) FROM PUBLIC;
+"""
+
+# A personal wheel used to aggregate every per-form row of the user at each
+# call: sort, group, rank and turn into JSON all of them (over 5,000 forms for
+# the heaviest user at 1M rows, several times that at 10M), only to keep the
+# top few per subcategory.
+# This view does that work at refresh time, once per (user, wheel type,
+# subcategory), for the four wheel types a caller may ask for ('combined' is
+# aroma and flavor merged by normalized form, exactly as the reference merges
+# them). A row holds what the wheel shows of a subcategory: its count, its
+# descriptors ranked as the wheel ranks them (the first WHEEL_TOP_N, enough
+# for any p_max_per_subcategory since callers cap it there) and the wheel's
+# number of distinct forms. A wheel then reads one row per subcategory by
+# index (a hundred or so for the heaviest user) instead of every form. The
+# first WHEEL_FIRST_N of them (the default p_max_per_subcategory) are kept
+# apart: small enough to stay in the row, so a default wheel never
+# decompresses the long lists of a heavy user's subcategories. The long list
+# is kept only where it is longer (NULL otherwise: no second copy).
+#
+# Built on mv_user_descriptor_summary rather than the table: refreshing it
+# costs a pass over that view, not another aggregation of every row, and both
+# paths start from the same per-form rows, so they agree row for row.
+# refresh_descriptor_views() refreshes it after the view it reads.
+#
+# Only users with at least WHEEL_VIEW_MIN_ROWS aroma, flavor and metaphor rows
+# are held. The per-form path costs a few microseconds a form, so below that it
+# answers in a few milliseconds at most, like reading the view; the view then
+# holds the users whose wheels are slow, at a fraction of the rows (most users
+# are light) and of the refresh time. Grouping and partitioning compare names
+# in the "C" collation: only equality matters there, and equality is the same
+# in every deterministic collation; orderings the wheel shows (label, category
+# and subcategory names) keep the database collation.
+#
+# It answers p_min_count = 1 only (every form counts then): with a higher
+# minimum the subcategory totals and the distinct count depend on which forms
+# pass, and such calls take the reference path.
+WHEEL_VIEW = "mv_user_wheel_subcategories"
+WHEEL_TOP_N = 100
+WHEEL_FIRST_N = 10
+WHEEL_VIEW_MIN_ROWS = 200
+WHEEL_VIEW_BODY = f"""
+WITH heavy AS (
+    SELECT s.user_id
+    FROM public.mv_user_descriptor_summary s
+    WHERE s.descriptor_type IN ('aroma', 'flavor', 'metaphor')
+    GROUP BY s.user_id
+    HAVING sum(s.occurrence_count) >= {WHEEL_VIEW_MIN_ROWS}
+), forms AS (
+    SELECT s.user_id, w.wheel_type COLLATE "C" AS wheel_type,
+           coalesce(s.category, 'Uncategorized') COLLATE "C" AS category,
+           coalesce(s.subcategory, 'General') COLLATE "C" AS subcategory,
+           s.normalized_form COLLATE "C" AS normalized_form,
+           (array_agg(s.descriptor_text ORDER BY s.occurrence_count DESC, s.descriptor_text))[1]
+               AS label,
+           sum(s.occurrence_count) AS n,
+           sum(s.intensity_sum) AS isum,
+           sum(s.intensity_count) AS icount
+    FROM public.mv_user_descriptor_summary s
+    CROSS JOIN LATERAL (VALUES (s.descriptor_type),
+                               (CASE WHEN s.descriptor_type IN ('aroma', 'flavor')
+                                     THEN 'combined' END)) AS w (wheel_type)
+    WHERE s.user_id IN (SELECT h.user_id FROM heavy h)
+      AND s.descriptor_type IN ('aroma', 'flavor', 'metaphor') AND w.wheel_type IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+), ranked AS (
+    SELECT f.*, row_number() OVER (PARTITION BY f.user_id, f.wheel_type, f.category,
+                                                f.subcategory
+                                   ORDER BY f.n DESC, f.label) AS rn
+    FROM forms f
+), wheels AS (
+    SELECT f.user_id, f.wheel_type, count(DISTINCT f.normalized_form) AS unique_descriptors
+    FROM forms f
+    GROUP BY f.user_id, f.wheel_type
+)
+SELECT t.user_id, t.wheel_type, t.category, t.subcategory, t.descriptor_count, t.form_count,
+       jsonb_path_query_array(t.top_descriptors, '$[0 to {WHEEL_FIRST_N - 1}]')
+           AS first_descriptors,
+       CASE WHEN t.form_count > {WHEEL_FIRST_N} THEN t.top_descriptors END AS top_descriptors,
+       t.unique_descriptors
+FROM (
+    SELECT r.user_id,
+           r.wheel_type COLLATE "default" AS wheel_type,
+           r.category COLLATE "default" AS category,
+           r.subcategory COLLATE "default" AS subcategory,
+           sum(r.n) AS descriptor_count,
+           count(*) AS form_count,
+           jsonb_agg(jsonb_build_object(
+                         'text', r.label, 'count', r.n,
+                         'avgIntensity', CASE WHEN r.icount > 0
+                                              THEN round(r.isum / r.icount, 2) END)
+                     ORDER BY r.n DESC, r.label)
+               FILTER (WHERE r.rn <= {WHEEL_TOP_N}) AS top_descriptors,
+           min(w.unique_descriptors) AS unique_descriptors
+    FROM ranked r
+    JOIN wheels w ON w.user_id = r.user_id AND w.wheel_type = r.wheel_type
+    GROUP BY r.user_id, r.wheel_type, r.category, r.subcategory
+) t
+"""
+WHEEL_VIEW_KEY = "(user_id, wheel_type, category, subcategory)"
+
+# Registered like the other views, so refresh_descriptor_views() refreshes it
+# and the change counters count for it; closed to the API roles like them.
+REGISTER_WHEEL_VIEW = f"""
+INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
+VALUES ('{WHEEL_VIEW}', now())
+ON CONFLICT (view_name) DO NOTHING;
+
+REVOKE ALL ON public.{WHEEL_VIEW} FROM PUBLIC;
+
+COMMENT ON MATERIALIZED VIEW public.{WHEEL_VIEW} IS
+    'Per user, wheel type and subcategory: count, top {WHEEL_TOP_N} descriptors as wheel JSON, '
+    'distinct forms of the wheel; read by flavatix_wheel_json(). Not readable by anon or '
+    'authenticated (bypasses RLS); refreshed by refresh_descriptor_views().';
+
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
+        EXECUTE format('REVOKE ALL ON public.%I FROM %I', '{WHEEL_VIEW}', r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(text, uuid, '
+                       'text, text[], integer, integer) FROM %I', r);
+    END LOOP;
+END;
+$$;
+"""
+
+# The wheel JSON of one scope (see flavatix_wheel_json_from_forms for what it
+# holds). A personal wheel of one of the four wheel types with p_min_count 1
+# and at most WHEEL_TOP_N descriptors per subcategory is assembled from
+# mv_user_wheel_subcategories when the view holds the user; everything else is
+# built from the forms. The assembly below repeats the reference's categories,
+# totals and percentages step for step on the subcategory rows, and tests
+# compare the two paths' JSON text. PL/pgSQL so that the statement's plan is
+# kept for the session.
+CREATE_WHEEL_JSON = f"""
+CREATE OR REPLACE FUNCTION public.flavatix_wheel_json(
+    p_scope text, p_user_id uuid, p_item_category text, p_types text[],
+    p_min_count integer, p_max_per_subcategory integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = ''
+AS $$
+DECLARE
+    v_wheel text;
+    result jsonb;
+BEGIN
+    SELECT t.wheel INTO v_wheel
+    FROM (VALUES ('combined', ARRAY['aroma', 'flavor']), ('aroma', ARRAY['aroma']),
+                 ('flavor', ARRAY['flavor']), ('metaphor', ARRAY['metaphor'])) AS t (wheel, types)
+    WHERE p_types <@ t.types AND p_types @> t.types;
+    IF p_scope IS DISTINCT FROM 'personal' OR v_wheel IS NULL OR p_min_count IS NULL
+       OR p_min_count > 1 OR p_max_per_subcategory IS NULL OR p_max_per_subcategory < 1
+       OR p_max_per_subcategory > {WHEEL_TOP_N} THEN
+        RETURN public.flavatix_wheel_json_from_forms(
+            p_scope, p_user_id, p_item_category, p_types, p_min_count, p_max_per_subcategory);
+    END IF;
+
+    WITH subs AS (
+        SELECT w.category AS cat, w.subcategory AS sub, w.descriptor_count AS n,
+               w.unique_descriptors,
+               -- top_descriptors is NULL where form_count <= WHEEL_FIRST_N, and
+               -- is only read where form_count is larger.
+               CASE WHEN p_max_per_subcategory >= w.form_count
+                        THEN CASE WHEN w.form_count <= {WHEEL_FIRST_N} THEN w.first_descriptors
+                                  ELSE w.top_descriptors END
+                    WHEN p_max_per_subcategory = {WHEEL_FIRST_N} THEN w.first_descriptors
+                    ELSE jsonb_path_query_array(
+                             CASE WHEN p_max_per_subcategory < {WHEEL_FIRST_N}
+                                  THEN w.first_descriptors ELSE w.top_descriptors END,
+                             '$[0 to $last]',
+                             jsonb_build_object('last', p_max_per_subcategory - 1))
+               END AS descriptors
+        FROM public.{WHEEL_VIEW} w
+        WHERE w.user_id = p_user_id AND w.wheel_type = v_wheel
+    ), cats AS (
+        SELECT s.cat, sum(s.n) AS n,
+               jsonb_agg(jsonb_build_object('name', s.sub, 'count', s.n,
+                                            'descriptors', s.descriptors)
+                         ORDER BY s.n DESC, s.sub) AS subcategories
+        FROM subs s
+        GROUP BY s.cat
+    ), total AS (
+        SELECT coalesce(sum(c.n), 0) AS n FROM cats c
+    ), tenths AS (
+        SELECT c.cat, c.n, c.subcategories,
+               floor(c.n * 1000 / t.n) AS units,
+               c.n * 1000 - floor(c.n * 1000 / t.n) * t.n AS remainder
+        FROM cats c CROSS JOIN total t
+        WHERE t.n > 0
+    ), shares AS (
+        SELECT x.*,
+               row_number() OVER (ORDER BY x.remainder DESC, x.n DESC, x.cat)
+                   <= 1000 - sum(x.units) OVER () AS bonus
+        FROM tenths x
+    )
+    SELECT jsonb_build_object(
+        'categories', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                    'name', s.cat, 'count', s.n,
+                                    'percentage', round((s.units + s.bonus::integer) / 10.0, 1),
+                                    'subcategories', s.subcategories)
+                                ORDER BY s.n DESC, s.cat)
+                                FROM shares s), '[]'::jsonb),
+        'totalDescriptors', (SELECT t.n FROM total t),
+        'uniqueDescriptors', (SELECT max(s.unique_descriptors) FROM subs s),
+        'generatedAt', now())
+    WHERE EXISTS (SELECT FROM subs)
+    INTO result;
+    -- No row: a light user (not held by the view) or an empty wheel; the
+    -- per-form path answers both quickly.
+    RETURN coalesce(result, public.flavatix_wheel_json_from_forms(
+        p_scope, p_user_id, p_item_category, p_types, p_min_count, p_max_per_subcategory));
+END;
+$$;
+
 REVOKE ALL ON FUNCTION public.flavatix_wheel_json(text, uuid, text, text[], integer, integer)
     FROM PUBLIC;
 """
@@ -421,6 +668,9 @@ DROP FUNCTION IF EXISTS public.generate_wheel_data_optimized(uuid, text, integer
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_wheel_json(text, uuid, text, text[], integer, integer);
 -- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS public.flavatix_wheel_json_from_forms(
+    text, uuid, text, text[], integer, integer);
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.should_refresh_views(integer);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.refresh_descriptor_views();
@@ -430,6 +680,8 @@ DROP VIEW IF EXISTS public.mv_refresh_status;
 DROP TABLE IF EXISTS public.mv_refresh_changes;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_refresh_log;
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_user_wheel_subcategories;
 -- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_wheel_generation_stats;
 -- squawk-ignore ban-drop-view
@@ -481,10 +733,16 @@ def upgrade() -> None:
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS public.{name} AS {body} WITH DATA"
         )
         op.execute(f"REVOKE ALL ON public.{name} FROM PUBLIC")
+    # Reads mv_user_descriptor_summary, just populated above.
+    execute_without_timeout(
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS public.{WHEEL_VIEW} AS {WHEEL_VIEW_BODY} WITH DATA"
+    )
     op.execute(CREATE_STATUS)
     op.execute(CREATE_TRACKING)
     op.execute(CREATE_REFRESH)
+    op.execute(CREATE_WHEEL_JSON_FROM_FORMS)
     op.execute(CREATE_WHEEL_JSON)
+    op.execute(REGISTER_WHEEL_VIEW)
     op.execute(CREATE_GENERATE_WHEEL)
     op.execute(REVOKE_FROM_API_ROLES)
     with ctx.autocommit_block():
@@ -492,8 +750,10 @@ def upgrade() -> None:
             create_index_concurrently(
                 f"ux_{name}_key", name, f"{key} NULLS NOT DISTINCT", unique=True
             )
+        create_index_concurrently(f"ux_{WHEEL_VIEW}_key", WHEEL_VIEW, WHEEL_VIEW_KEY, unique=True)
         for name in VIEWS:
             execute_without_timeout(f"ANALYZE public.{name}")
+        execute_without_timeout(f"ANALYZE public.{WHEEL_VIEW}")
 
 
 def downgrade() -> None:
