@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg2
+import psycopg2.extensions
 from alembic.util import CommandError
 from sqlalchemy.engine import URL
 
@@ -70,7 +71,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for form, uses, spellings in cur.fetchall():
             shown = ", ".join(repr(s) for s in spellings[:3])
             print(f"  {form!r:<18} {uses:>6} uses, {len(spellings):>2} spellings: {shown}, ...")
+        show_search_and_wheel(cur)
     return 0
+
+
+def show_search_and_wheel(cur: psycopg2.extensions.cursor) -> None:
+    """What revisions 002-004 give the app: typo-tolerant search and a wheel."""
+    cur.execute("SELECT public.refresh_descriptor_views()")
+    cur.execute(
+        "SELECT descriptor_text FROM public.find_similar_descriptors('vanila', p_limit => 3)"
+    )
+    similar = ", ".join(repr(row[0]) for row in cur.fetchall())
+    print("\nfind_similar_descriptors('vanila'): " + similar)
+    cur.execute(
+        "SELECT descriptor_text, descriptor_type, match_type "
+        "FROM public.autocomplete_descriptors('cho', p_limit => 4)"
+    )
+    completions = ", ".join(f"{text!r} ({kind}, {match})" for text, kind, match in cur.fetchall())
+    print(f"autocomplete_descriptors('cho'): {completions}")
+    cur.execute(
+        "SELECT user_id FROM public.flavor_descriptors GROUP BY user_id "
+        "ORDER BY count(*) DESC, user_id LIMIT 1"
+    )
+    user = cur.fetchone()
+    if user is None:
+        return
+    cur.execute("SELECT public.generate_wheel_data_optimized(%s)", user)
+    wheel = (cur.fetchone() or ({},))[0]
+    print(
+        f"combined wheel of the most active user: {wheel['totalDescriptors']} descriptors, "
+        f"{wheel['uniqueDescriptors']} distinct"
+    )
+    for category in wheel["categories"][:5]:
+        top = category["subcategories"][0]
+        names = ", ".join(d["text"] for d in top["descriptors"][:3])
+        print(
+            f"  {category['name']:<14} {category['percentage']:>5}%  top: {top['name']} ({names})"
+        )
 
 
 def cmd_seed_data(args: argparse.Namespace) -> int:
