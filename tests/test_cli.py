@@ -90,3 +90,17 @@ def test_unreachable_database_is_one_clear_line(capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("flavatix-db: cannot connect to postgresql+psycopg2://nobody@127.0.0.1:1")
+
+
+def test_demo_migrates_loads_and_shows_the_result(
+    empty_db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flavatix_db import migrations
+
+    assert cli.main(["--url", empty_db_url, "demo", "--rows", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert f"revision: {migrations.head_revision()} (head)" in out
+    assert "loaded 3000 sample descriptors" in out
+    assert "spellings that revision 001 folds into one normalized form" in out
+    assert "find_similar_descriptors('vanila'): 'vanil" in out
+    assert "combined wheel of the most active user" in out
