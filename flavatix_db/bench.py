@@ -409,9 +409,10 @@ def run(
 
             say("upgrading to head while a concurrent writer inserts")
             upgrade = traffic.upgrade_under_traffic(bench_url, "head", migrations.upgrade)
+            # The traffic's rows would change the answers "before" was measured on.
             cur.execute(
-                "DELETE FROM public.flavor_descriptors WHERE descriptor_text LIKE %s",
-                (traffic.TEXT_PREFIX + " %",),
+                "DELETE FROM public.flavor_descriptors WHERE source_id = ANY(%s::uuid[])",
+                (list(upgrade.source_ids),),
             )
             started = time.perf_counter()
             cur.execute("SELECT public.refresh_descriptor_views()")

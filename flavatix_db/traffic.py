@@ -22,8 +22,9 @@ INSERT INTO public.flavor_descriptors
     (user_id, source_type, source_id, descriptor_text, descriptor_type, category, intensity)
 VALUES (%s, 'quick_tasting', %s, %s, 'aroma', 'Fruity', 3)
 """
-# Rows the traffic writes carry this prefix, so a benchmark can remove them.
-TEXT_PREFIX = "zz traffic probe"
+# Ordinary descriptors, as the app writes them: numbered probe texts would be
+# thousands of near-identical forms, which no real vocabulary has.
+TEXTS = ("cherry", "vanilla", "caramel", "oak", "honey", "smoke", "black pepper", "citrus peel")
 SELECT = """
 SELECT id, descriptor_text, created_at FROM public.flavor_descriptors
 WHERE user_id = %s ORDER BY created_at DESC LIMIT 20
@@ -77,6 +78,8 @@ class Traffic:
         self._stop = threading.Event()
         self._inserts = Waits()
         self._selects = Waits()
+        # Every row the traffic writes has a source of its own, listed here for cleanup.
+        self.source_ids: list[str] = []
         self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
 
     def __enter__(self) -> Traffic:
@@ -104,8 +107,10 @@ class Traffic:
                 turn = 0
                 while not self._stop.is_set():
                     user = str(self._users[turn % len(self._users)])
-                    text = f"{TEXT_PREFIX} {turn}"
-                    self._inserts.record(cur, INSERT, (user, str(uuid.uuid4()), text))
+                    source = str(uuid.uuid4())
+                    self.source_ids.append(source)
+                    text = TEXTS[turn % len(TEXTS)]
+                    self._inserts.record(cur, INSERT, (user, source, text))
                     self._selects.record(cur, SELECT, (user,))
                     turn += 1
                     time.sleep(self._pause)
@@ -118,6 +123,7 @@ class UpgradeUnderTraffic:
     target: str
     seconds: float
     traffic: TrafficReport
+    source_ids: tuple[str, ...]
 
 
 def sample_users(url: str, limit: int = 50) -> list[uuid.UUID]:
@@ -142,4 +148,9 @@ def upgrade_under_traffic(
         upgrade(url, target)
         seconds = time.perf_counter() - started
         time.sleep(0.5)
-    return UpgradeUnderTraffic(target=target, seconds=seconds, traffic=traffic.report())
+    return UpgradeUnderTraffic(
+        target=target,
+        seconds=seconds,
+        traffic=traffic.report(),
+        source_ids=tuple(traffic.source_ids),
+    )
