@@ -34,6 +34,7 @@ executable by PUBLIC, anon or authenticated.
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
 # and never import flavatix_db. The previous release's code keeps serving users
 # while this runs.
+import textwrap
 from collections.abc import Sequence
 
 from alembic import op
@@ -310,6 +311,51 @@ $$;
 REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM PUBLIC;
 """
 
+# Categories, totals and percentages from the subcategory rows ("subs": cat,
+# sub, n, descriptors) of either wheel path, so both build the JSON the same
+# way. Percentages are tenths distributed by largest remainder: they sum to
+# exactly 100.0.
+WHEEL_ASSEMBLY = """
+), cats AS (
+    SELECT s.cat, sum(s.n) AS n,
+           jsonb_agg(jsonb_build_object('name', s.sub, 'count', s.n,
+                                        'descriptors', s.descriptors)
+                     ORDER BY s.n DESC, s.sub) AS subcategories
+    FROM subs s
+    GROUP BY s.cat
+), total AS (
+    SELECT coalesce(sum(c.n), 0) AS n FROM cats c
+), tenths AS (
+    SELECT c.cat, c.n, c.subcategories,
+           floor(c.n * 1000 / t.n) AS units,
+           c.n * 1000 - floor(c.n * 1000 / t.n) * t.n AS remainder
+    FROM cats c CROSS JOIN total t
+    WHERE t.n > 0
+), shares AS (
+    SELECT x.*,
+           row_number() OVER (ORDER BY x.remainder DESC, x.n DESC, x.cat)
+               <= 1000 - sum(x.units) OVER () AS bonus
+    FROM tenths x
+)
+SELECT jsonb_build_object(
+    'categories', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'name', s.cat, 'count', s.n,
+                                'percentage', round((s.units + s.bonus::integer) / 10.0, 1),
+                                'subcategories', s.subcategories)
+                            ORDER BY s.n DESC, s.cat)
+                            FROM shares s), '[]'::jsonb),
+    'totalDescriptors', (SELECT t.n FROM total t),
+    'uniqueDescriptors', {unique_descriptors},
+    'generatedAt', now())
+"""
+
+
+def wheel_assembly(unique_descriptors: str, indent: int = 0) -> str:
+    """WHEEL_ASSEMBLY with its distinct-form count, indented to fit its function body."""
+    text = WHEEL_ASSEMBLY.strip("\n").replace("{unique_descriptors}", unique_descriptors)
+    return textwrap.indent(text, " " * indent)
+
+
 # The wheel JSON of one scope, built from the per-form summaries: 'personal'
 # (one user's rows), 'universal' (all rows) or 'category' (one item_category).
 # NULL names become 'Uncategorized' / 'General'; percentages are tenths
@@ -317,7 +363,7 @@ REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM PUBLIC;
 # reference every other way of building a wheel must agree with, and the path
 # for whatever the per-subcategory view below cannot answer. Internal: callers
 # go through functions that check their arguments and who may see what.
-CREATE_WHEEL_JSON_FROM_FORMS = """
+CREATE_WHEEL_JSON_FROM_FORMS = f"""
 CREATE OR REPLACE FUNCTION public.flavatix_wheel_json_from_forms(
     p_scope text, p_user_id uuid, p_item_category text, p_types text[],
     p_min_count integer, p_max_per_subcategory integer)
@@ -366,37 +412,7 @@ WITH src AS (
                FILTER (WHERE r.rn <= p_max_per_subcategory) AS descriptors
     FROM ranked r
     GROUP BY r.cat, r.sub
-), cats AS (
-    SELECT s.cat, sum(s.n) AS n,
-           jsonb_agg(jsonb_build_object('name', s.sub, 'count', s.n,
-                                        'descriptors', s.descriptors)
-                     ORDER BY s.n DESC, s.sub) AS subcategories
-    FROM subs s
-    GROUP BY s.cat
-), total AS (
-    SELECT coalesce(sum(c.n), 0) AS n FROM cats c
-), tenths AS (
-    SELECT c.cat, c.n, c.subcategories,
-           floor(c.n * 1000 / t.n) AS units,
-           c.n * 1000 - floor(c.n * 1000 / t.n) * t.n AS remainder
-    FROM cats c CROSS JOIN total t
-    WHERE t.n > 0
-), shares AS (
-    SELECT x.*,
-           row_number() OVER (ORDER BY x.remainder DESC, x.n DESC, x.cat)
-               <= 1000 - sum(x.units) OVER () AS bonus
-    FROM tenths x
-)
-SELECT jsonb_build_object(
-    'categories', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                'name', s.cat, 'count', s.n,
-                                'percentage', round((s.units + s.bonus::integer) / 10.0, 1),
-                                'subcategories', s.subcategories)
-                            ORDER BY s.n DESC, s.cat)
-                            FROM shares s), '[]'::jsonb),
-    'totalDescriptors', (SELECT t.n FROM total t),
-    'uniqueDescriptors', (SELECT count(DISTINCT d.normalized_form) FROM descriptors d),
-    'generatedAt', now());
+{wheel_assembly('(SELECT count(DISTINCT d.normalized_form) FROM descriptors d)')};
 $$;
 
 REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
@@ -577,37 +593,7 @@ BEGIN
                END AS descriptors
         FROM public.{WHEEL_VIEW} w
         WHERE w.user_id = p_user_id AND w.wheel_type = v_wheel
-    ), cats AS (
-        SELECT s.cat, sum(s.n) AS n,
-               jsonb_agg(jsonb_build_object('name', s.sub, 'count', s.n,
-                                            'descriptors', s.descriptors)
-                         ORDER BY s.n DESC, s.sub) AS subcategories
-        FROM subs s
-        GROUP BY s.cat
-    ), total AS (
-        SELECT coalesce(sum(c.n), 0) AS n FROM cats c
-    ), tenths AS (
-        SELECT c.cat, c.n, c.subcategories,
-               floor(c.n * 1000 / t.n) AS units,
-               c.n * 1000 - floor(c.n * 1000 / t.n) * t.n AS remainder
-        FROM cats c CROSS JOIN total t
-        WHERE t.n > 0
-    ), shares AS (
-        SELECT x.*,
-               row_number() OVER (ORDER BY x.remainder DESC, x.n DESC, x.cat)
-                   <= 1000 - sum(x.units) OVER () AS bonus
-        FROM tenths x
-    )
-    SELECT jsonb_build_object(
-        'categories', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                    'name', s.cat, 'count', s.n,
-                                    'percentage', round((s.units + s.bonus::integer) / 10.0, 1),
-                                    'subcategories', s.subcategories)
-                                ORDER BY s.n DESC, s.cat)
-                                FROM shares s), '[]'::jsonb),
-        'totalDescriptors', (SELECT t.n FROM total t),
-        'uniqueDescriptors', (SELECT max(s.unique_descriptors) FROM subs s),
-        'generatedAt', now())
+{wheel_assembly('(SELECT max(s.unique_descriptors) FROM subs s)', 4)}
     WHERE EXISTS (SELECT FROM subs)
     INTO result;
     -- No row: a light user (not held by the view) or an empty wheel; the
