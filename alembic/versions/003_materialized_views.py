@@ -412,7 +412,7 @@ WITH src AS (
                FILTER (WHERE r.rn <= p_max_per_subcategory) AS descriptors
     FROM ranked r
     GROUP BY r.cat, r.sub
-{wheel_assembly('(SELECT count(DISTINCT d.normalized_form) FROM descriptors d)')};
+{wheel_assembly("(SELECT count(DISTINCT d.normalized_form) FROM descriptors d)")};
 $$;
 
 REVOKE ALL ON FUNCTION public.flavatix_wheel_json_from_forms(
@@ -593,7 +593,7 @@ BEGIN
                END AS descriptors
         FROM public.{WHEEL_VIEW} w
         WHERE w.user_id = p_user_id AND w.wheel_type = v_wheel
-{wheel_assembly('(SELECT max(s.unique_descriptors) FROM subs s)', 4)}
+{wheel_assembly("(SELECT max(s.unique_descriptors) FROM subs s)", 4)}
     WHERE EXISTS (SELECT FROM subs)
     INTO result;
     -- No row: a light user (not held by the view) or an empty wheel; the
