@@ -66,9 +66,7 @@ def load_handbuilt(url: str, *, supabase: bool = False) -> None:
 SEARCH_VIEWS = (
     "mv_descriptor_search",
     "mv_descriptor_search_forms",
-    "mv_descriptor_search_pairs",
     "mv_descriptor_search_prefixes",
-    "mv_descriptor_search_user_pairs",
 )
 
 

@@ -31,12 +31,9 @@ DEFINER does not change.
 Precomputed answers (refreshed with every other view by
 refresh_descriptor_views(), so as stale as mv_descriptor_search between
 refreshes):
-- mv_descriptor_search_pairs: every pair of distinct global forms whose
-  trigram similarity is at least PAIR_FLOOR, found exactly by prefix filtering
-  (see PAIR_VIEWS); mv_descriptor_search_user_pairs joins each user's forms
-  to it, so find_duplicate_descriptors answers a threshold at or above the
-  floor by one index range scan. Below the floor it compares the user's live
-  forms pairwise, as before.
+- find_duplicate_descriptors compares one user's distinct forms pairwise, live.
+  (Precomputing similar pairs over all forms was tried: exact, but at ten
+  million rows its candidate list outgrew the disk, so it is not done.)
 - mv_descriptor_search_prefixes: the 100 most used (form, type) groups for
   every 1 to 3 character prefix, so short unfiltered autocomplete prefixes,
   which match thousands of forms, are one index lookup; when the prefix
@@ -255,85 +252,11 @@ END;
 $$;
 """
 
-# Precomputed search answers, built from mv_descriptor_search (and, for the
-# per-user pairs, from the user's rows) and refreshed after it:
-# refresh_descriptor_views() refreshes views in name order, and every name
-# here sorts after "mv_descriptor_search"; the user pairs sort after the pairs.
-#
-# Pairs: pg_trgm's similarity is the Jaccard index of two show_trgm() sets. If
-# J(A, B) >= t then A and B share a trigram among the first
-# |A| - ceil(t*|A|) + 1 trigrams of A, and likewise of B, under any fixed
-# order of trigrams (prefix filtering); rarest first keeps the candidate list
-# short. Also min(|A|, |B|) >= t * max(|A|, |B|). Candidates are then checked
-# with similarity() itself. The 1e-9 keeps ceil() exact where t*n is a whole
-# number in real arithmetic but not in floating point. similarity() is a
-# float4 of a ratio of small integers, so it never rounds a ratio below t up
-# to t. The floor is 0.7, not lower: at 0.5 prefixes hold half of every form's
-# trigrams and the candidate list grows five-fold (measured on a million seed
-# rows: 5.5M candidates at 0.5, 1.1M at 0.7) for thresholds callers rarely ask.
-PAIR_FLOOR = 0.7
+# Precomputed search answers, built from mv_descriptor_search and refreshed
+# after it (refresh_descriptor_views() refreshes a view after the views it
+# reads).
 PREFIX_TOP = 100  # autocomplete_descriptors caps p_limit at 100
 
-PAIR_VIEWS = f"""
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_pairs AS
-WITH forms AS (
-    SELECT DISTINCT s.normalized_form AS form FROM public.mv_descriptor_search s
-), grams AS (
-    SELECT f.form, g.gram, pg_catalog.count(*) OVER (PARTITION BY f.form) AS n
-    FROM forms f CROSS JOIN LATERAL pg_catalog.unnest(@trgm@.show_trgm(f.form)) AS g(gram)
-), rarity AS (
-    SELECT g.gram, pg_catalog.count(*) AS df FROM grams g GROUP BY g.gram
-), prefixes AS (
-    SELECT r.form, r.gram, r.n
-    FROM (SELECT g.form, g.gram, g.n,
-                 pg_catalog.row_number() OVER (PARTITION BY g.form ORDER BY y.df, g.gram) AS pos
-          FROM grams g JOIN rarity y ON y.gram = g.gram) r
-    WHERE r.pos <= r.n - pg_catalog.ceil({PAIR_FLOOR} * r.n - 1e-9) + 1
-), candidates AS (
-    SELECT DISTINCT a.form AS form_a, b.form AS form_b
-    FROM prefixes a
-    JOIN prefixes b ON b.gram = a.gram AND b.form > a.form
-                   AND b.n >= pg_catalog.ceil({PAIR_FLOOR} * a.n - 1e-9)
-                   AND a.n >= pg_catalog.ceil({PAIR_FLOOR} * b.n - 1e-9)
-)
-SELECT c.form_a, c.form_b, @trgm@.similarity(c.form_a, c.form_b) AS similarity
-FROM candidates c
-WHERE @trgm@.similarity(c.form_a, c.form_b)::double precision >= {PAIR_FLOOR}
-WITH DATA;
-
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_pairs IS
-    'Pairs of distinct normalized forms (form_a < form_b) with trigram similarity >= '
-    '{PAIR_FLOOR}; refreshed by refresh_descriptor_views().';
-
--- Each user's forms that have a similar form, paired within a type; the ids
--- and texts are what find_duplicate_descriptors returns for them.
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_user_pairs AS
-WITH paired AS (
-    SELECT p.form_a AS form FROM public.mv_descriptor_search_pairs p
-    UNION
-    SELECT p.form_b FROM public.mv_descriptor_search_pairs p
-), mine AS (
-    SELECT d.user_id, d.descriptor_type, d.normalized_form,
-           mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
-           pg_catalog.min(d.id::text)::uuid AS any_id
-    FROM public.flavor_descriptors d
-    WHERE d.normalized_form IN (SELECT paired.form FROM paired)
-    GROUP BY d.user_id, d.descriptor_type, d.normalized_form
-)
-SELECT a.user_id, a.descriptor_type, p.form_a, p.form_b, p.similarity,
-       a.any_id AS descriptor1_id, a.descriptor_text AS descriptor1_text,
-       b.any_id AS descriptor2_id, b.descriptor_text AS descriptor2_text
-FROM mine a
-JOIN public.mv_descriptor_search_pairs p ON p.form_a = a.normalized_form
-JOIN mine b ON b.user_id = a.user_id AND b.descriptor_type = a.descriptor_type
-           AND b.normalized_form = p.form_b
-WITH DATA;
-
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_user_pairs IS
-    'Each user''s pairs of similar forms (similarity >= {PAIR_FLOOR}) within a type, for '
-    'find_duplicate_descriptors; refreshed by refresh_descriptor_views(). Holds user ids: '
-    'not readable by anon/authenticated.';
-"""
 
 # The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
 # it does, ranked per 1-3 character prefix by (use desc, form, type).
@@ -390,12 +313,7 @@ COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_forms IS
     'refreshed by refresh_descriptor_views().';
 """
 
-DERIVED_VIEWS = (
-    "mv_descriptor_search_forms",
-    "mv_descriptor_search_pairs",
-    "mv_descriptor_search_prefixes",
-    "mv_descriptor_search_user_pairs",
-)
+DERIVED_VIEWS = ("mv_descriptor_search_forms", "mv_descriptor_search_prefixes")
 
 REVOKE_DERIVED_VIEWS = """
 DO $$
@@ -403,9 +321,8 @@ DECLARE
     r text;
     v text;
 BEGIN
-    FOREACH v IN ARRAY ARRAY['mv_descriptor_search_forms', 'mv_descriptor_search_pairs',
-                             'mv_descriptor_search_prefixes',
-                             'mv_descriptor_search_user_pairs'] LOOP
+    FOREACH v IN ARRAY ARRAY['mv_descriptor_search_forms',
+                             'mv_descriptor_search_prefixes'] LOOP
         EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', v);
         FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
             IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
@@ -519,10 +436,8 @@ END;
 $$;
 """
 
-# At or above PAIR_FLOOR: one range scan of mv_descriptor_search_user_pairs
-# (its unique index is in the answer's order). Below it: a user's distinct
-# forms (index scan of their rows, grouped), compared pairwise within a type;
-# never a join of raw rows.
+# A user's distinct forms (index scan of their rows, grouped), compared
+# pairwise within a type; never a join of raw rows.
 FIND_DUPLICATES = r"""
 CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
     p_user_id uuid,
@@ -545,18 +460,6 @@ BEGIN
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
         public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
     uid := public.flavatix_caller_user(p_user_id, fn);
-
-    -- At or above the floor the pairs are precomputed (as of the last refresh).
-    IF p_similarity_threshold >= @floor@ THEN
-        RETURN QUERY
-        SELECT u.descriptor1_id, u.descriptor1_text, u.descriptor2_id, u.descriptor2_text,
-               u.similarity::double precision, u.descriptor_type
-        FROM public.mv_descriptor_search_user_pairs u
-        WHERE u.user_id = uid AND u.similarity::double precision >= p_similarity_threshold
-        ORDER BY u.similarity DESC, u.form_a, u.form_b, u.descriptor_type
-        LIMIT lim;
-        RETURN;
-    END IF;
 
     RETURN QUERY
     WITH mine AS MATERIALIZED (
@@ -739,7 +642,7 @@ $$;
 
 SEARCH_FUNCTIONS = (
     FIND_SIMILAR,
-    FIND_DUPLICATES.replace("@floor@", str(PAIR_FLOOR)),
+    FIND_DUPLICATES,
     AUTOCOMPLETE,
     SUGGEST_CATEGORY,
 )
@@ -795,27 +698,19 @@ VIEW_INDEXES: dict[str, tuple[str, str]] = {
         "(normalized_form text_pattern_ops, descriptor_type)",
     ),
 }
-# The derived views' unique keys; the user pairs' key is in the order
-# find_duplicate_descriptors returns them, so a user's answer is one range scan.
+# The derived views' unique keys (REFRESH ... CONCURRENTLY needs them).
 DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
     "ux_mv_descriptor_search_forms_key": ("mv_descriptor_search_forms", "(normalized_form)"),
     "ix_mv_descriptor_search_forms_trgm": (
         "mv_descriptor_search_forms",
         "USING gin (normalized_form gin_trgm_ops)",
     ),
-    "ux_mv_descriptor_search_pairs_key": ("mv_descriptor_search_pairs", "(form_a, form_b)"),
     "ux_mv_descriptor_search_prefixes_key": ("mv_descriptor_search_prefixes", "(prefix, rank)"),
-    "ux_mv_descriptor_search_user_pairs_key": (
-        "mv_descriptor_search_user_pairs",
-        "(user_id, similarity DESC, form_a, form_b, descriptor_type)",
-    ),
 }
 UNIQUE_INDEXES = {
     "ux_mv_descriptor_search_key",
     "ux_mv_descriptor_search_forms_key",
-    "ux_mv_descriptor_search_pairs_key",
     "ux_mv_descriptor_search_prefixes_key",
-    "ux_mv_descriptor_search_user_pairs_key",
 }
 
 TRGM_SEARCH_PATH = "SET search_path = public, extensions"
@@ -842,10 +737,6 @@ DROP FUNCTION IF EXISTS public.flavatix_check_descriptor_type(text, text);
 DROP FUNCTION IF EXISTS public.flavatix_check_text(text, text, text);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_caller_user(uuid, text);
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_user_pairs;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_pairs;
 -- squawk-ignore ban-drop-view
 DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_prefixes;
 -- squawk-ignore ban-drop-view
@@ -926,7 +817,7 @@ def upgrade() -> None:
     op.execute(CREATE_HELPERS)
     op.execute(CREATE_SEARCH_VECTOR)
     execute_without_timeout(CREATE_SEARCH_VIEW)
-    for view in (FORMS_VIEW, PAIR_VIEWS, PREFIX_VIEW):
+    for view in (FORMS_VIEW, PREFIX_VIEW):
         execute_without_timeout(with_pg_trgm(view))
     op.execute(REVOKE_DERIVED_VIEWS)
     for create_function in SEARCH_FUNCTIONS:

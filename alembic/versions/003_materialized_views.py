@@ -179,9 +179,7 @@ INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
 VALUES ('mv_descriptor_search', now()),
        -- revision 002's views derived from mv_descriptor_search (refreshed after it)
        ('mv_descriptor_search_forms', now()),
-       ('mv_descriptor_search_pairs', now()),
        ('mv_descriptor_search_prefixes', now()),
-       ('mv_descriptor_search_user_pairs', now()),
        ('mv_user_descriptor_summary', now()),
        ('mv_global_descriptor_stats', now()),
        ('mv_category_descriptor_summary', now()),
