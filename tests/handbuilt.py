@@ -67,6 +67,9 @@ SEARCH_VIEWS = (
     "mv_descriptor_search",
     "mv_descriptor_search_forms",
     "mv_descriptor_search_prefixes",
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_pair_users",
+    "mv_descriptor_search_user_pairs",
 )
 
 

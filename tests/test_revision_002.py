@@ -492,6 +492,73 @@ def test_duplicates_are_live_and_match_brute_force(head_db_url: str) -> None:
     assert compared > 0
 
 
+BRUTE_FORCE_DUPLICATES = """
+WITH mine AS (SELECT normalized_form AS form, descriptor_type,
+                     mode() WITHIN GROUP (ORDER BY descriptor_text) AS shown,
+                     min(id::text)::uuid AS any_id
+              FROM public.flavor_descriptors WHERE user_id = %(user)s GROUP BY 1, 2)
+SELECT a.any_id, a.shown, b.any_id, b.shown, similarity(a.form, b.form)::float8,
+       a.descriptor_type
+FROM mine a JOIN mine b ON b.descriptor_type = a.descriptor_type AND b.form > a.form
+WHERE similarity(a.form, b.form)::float8 >= %(t)s
+ORDER BY 5 DESC, a.form, b.form, a.descriptor_type LIMIT 1000
+"""
+
+
+def test_duplicates_of_heavy_users_come_from_the_refresh(head_db_url: str) -> None:
+    # 8,000 sample rows over 37 users: every one has at least 200 rows.
+    load_sample(head_db_url, 8000)
+    load_handbuilt(head_db_url)
+    refresh_search(head_db_url)
+    heavy = [
+        r[0]
+        for r in query(
+            head_db_url,
+            "SELECT user_id::text FROM public.mv_descriptor_search_pair_users ORDER BY 1",
+        )
+    ]
+    assert len(heavy) == 37
+    assert USER_A not in heavy
+    found = "SELECT * FROM public.find_duplicate_descriptors(%(user)s, %(t)s, 1000)"
+    compared = 0
+    # 0.6 is below the precomputed floor (0.7): compared live.
+    for user in heavy[:4]:
+        for t in (0.6, 0.7, 0.8, 0.95):
+            expected = query(head_db_url, BRUTE_FORCE_DUPLICATES, {"user": user, "t": t})
+            assert query(head_db_url, found, {"user": user, "t": t}) == expected
+            compared += len(expected)
+    assert compared > 0
+    # A heavy user's new spelling shows at the floor only after the next refresh;
+    # below it, at once.
+    user = heavy[0]
+    [(text, kind)] = query(
+        head_db_url,
+        "SELECT descriptor_text, descriptor_type FROM public.flavor_descriptors "
+        "WHERE user_id = %s AND normalized_form LIKE 'cherry %%' ORDER BY 1 LIMIT 1",
+        (user,),
+    )
+    typo = text.replace("herry", "herrry")
+    execute(
+        head_db_url,
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) VALUES (%s, 'quick_tasting', gen_random_uuid(), "
+        "%s, %s)",
+        (user, typo, kind),
+    )
+    pair = (typo, text.strip())
+    texts = (
+        "SELECT descriptor1_text, descriptor2_text "
+        "FROM public.find_duplicate_descriptors(%s, %s, 1000)"
+    )
+    assert pair in query(head_db_url, texts, (user, 0.6))
+    assert pair not in query(head_db_url, texts, (user, 0.8))
+    refresh_search(head_db_url)
+    assert pair in query(head_db_url, texts, (user, 0.8))
+    assert query(head_db_url, found, {"user": user, "t": 0.8}) == query(
+        head_db_url, BRUTE_FORCE_DUPLICATES, {"user": user, "t": 0.8}
+    )
+
+
 def test_autocomplete_top_prefixes_break_ties_by_form(searchable: str) -> None:
     table = query(
         searchable,
@@ -560,14 +627,18 @@ def test_fast_paths_give_the_naive_answers(head_db_url: str) -> None:
                     (q, lim),
                 )
                 assert got == query(head_db_url, NAIVE_AUTOCOMPLETE, {"q": q, "lim": lim}), q
-        for t in (0.3, 0.5, 0.7):
-            got = query(
-                head_db_url,
-                "SELECT normalize_descriptor_text(descriptor_text), usage_count "
-                "FROM public.find_similar_descriptors(%s, NULL, NULL, %s, 5)",
-                (form, t),
-            )
-            assert got == query(head_db_url, NAIVE_SIMILAR, {"q": form, "t": t, "lim": 5}), form
+        # Whole forms, short pieces and typos cross several similarity bands.
+        for q in {form, form[:3], form + "x", form[1:]}:
+            for t in (0.2, 0.3, 0.5, 0.7):
+                for lim in (1, 5, 50):
+                    got = query(
+                        head_db_url,
+                        "SELECT normalize_descriptor_text(descriptor_text), usage_count "
+                        "FROM public.find_similar_descriptors(%s, NULL, NULL, %s, %s)",
+                        (q, t, lim),
+                    )
+                    expected = query(head_db_url, NAIVE_SIMILAR, {"q": q, "t": t, "lim": lim})
+                    assert got == expected, (q, t, lim)
 
 
 def test_derived_search_views_are_not_readable_by_api_roles(supabase_searchable: str) -> None:

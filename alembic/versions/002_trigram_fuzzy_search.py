@@ -31,17 +31,26 @@ DEFINER does not change.
 Precomputed answers (refreshed with every other view by
 refresh_descriptor_views(), so as stale as mv_descriptor_search between
 refreshes):
-- find_duplicate_descriptors compares one user's distinct forms pairwise, live.
-  (Precomputing similar pairs over all forms was tried: exact, but at ten
-  million rows its candidate list outgrew the disk, so it is not done.)
+- mv_descriptor_search_pairs: every pair of distinct forms whose trigram
+  similarity is at least PAIR_FLOOR, found by one trigram index lookup per
+  form in mv_descriptor_search_forms (so it grows with the number of forms,
+  not with rows or users). mv_descriptor_search_user_pairs joins it to the
+  forms of each user listed in mv_descriptor_search_pair_users (at least
+  HEAVY_USER_ROWS descriptors at the refresh), so find_duplicate_descriptors
+  answers those users at a threshold at or above the floor by one index range
+  scan. Other users, and lower thresholds, are compared live: a user's
+  distinct forms pairwise, which is cheap for a user with few rows.
+  (An exact all-pairs join by shared rare trigrams was tried first: at ten
+  million rows its candidate list outgrew the disk.)
 - mv_descriptor_search_prefixes: the 100 most used (form, type) groups for
   every 1 to 3 character prefix, so short unfiltered autocomplete prefixes,
   which match thousands of forms, are one index lookup; when the prefix
   matches alone fill the limit no similarity work is done.
 - mv_descriptor_search_forms: one row per normalized form with its total use
   and the row find_similar_descriptors shows for it; unfiltered similarity
-  searches raise the trigram threshold step by step (see FIND_SIMILAR) so the
-  GIN index hands back few candidates.
+  searches walk down bands of similarity, most similar first, and stop once
+  the limit is reached (see FIND_SIMILAR), so the GIN index hands back few
+  candidates.
 
 The weighted full-text vector is an expression GIN index over the IMMUTABLE
 descriptor_search_vector(): no column, so no table rewrite, no backfill and no
@@ -256,6 +265,106 @@ $$;
 # after it (refresh_descriptor_views() refreshes a view after the views it
 # reads).
 PREFIX_TOP = 100  # autocomplete_descriptors caps p_limit at 100
+PAIR_FLOOR = 0.7  # find_duplicate_descriptors' default threshold is 0.8
+HEAVY_USER_ROWS = 200  # below this, comparing a user's forms live takes a few ms
+
+# Forms at least PAIR_FLOOR similar to a form and sorting after it, by the
+# trigram index of mv_descriptor_search_forms. `%` compares similarity() (a
+# float4) with the threshold exactly as the live comparison does.
+SIMILAR_FORMS_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION public.flavatix_forms_similar_to(p_form text)
+RETURNS TABLE (normalized_form text, similarity real)
+LANGUAGE plpgsql STABLE
+SET search_path = ''
+SET pg_trgm.similarity_threshold = {PAIR_FLOOR}
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT f.normalized_form, @trgm@.similarity(p_form, f.normalized_form)
+    FROM public.mv_descriptor_search_forms f
+    WHERE f.normalized_form OPERATOR(@trgm@.%) p_form AND f.normalized_form > p_form;
+END;
+$$;
+
+COMMENT ON FUNCTION public.flavatix_forms_similar_to(text) IS
+    'Forms in mv_descriptor_search_forms at least {PAIR_FLOOR} similar to p_form and sorting '
+    'after it; builds mv_descriptor_search_pairs.';
+"""
+
+# Created empty: they are filled once the trigram index they are built with
+# exists (see upgrade()).
+PAIR_VIEWS = f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_pairs AS
+SELECT a.normalized_form AS form_a, s.normalized_form AS form_b, s.similarity
+FROM public.mv_descriptor_search_forms a
+CROSS JOIN LATERAL public.flavatix_forms_similar_to(a.normalized_form) s
+WITH NO DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_pairs IS
+    'Pairs of normalized forms (form_a < form_b) with trigram similarity >= {PAIR_FLOOR}; '
+    'refreshed by refresh_descriptor_views().';
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_pair_users AS
+SELECT d.user_id
+FROM public.flavor_descriptors d
+GROUP BY d.user_id
+HAVING pg_catalog.count(*) >= {HEAVY_USER_ROWS}
+WITH NO DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_pair_users IS
+    'Users with at least {HEAVY_USER_ROWS} descriptors at the last refresh, whose '
+    'duplicates are read from mv_descriptor_search_user_pairs; refreshed by '
+    'refresh_descriptor_views().';
+
+-- The ids and texts are what the live comparison in find_duplicate_descriptors
+-- shows for a form: its most common spelling and smallest id among the user's
+-- rows of that form and type.
+CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_user_pairs AS
+WITH firsts AS (
+    SELECT DISTINCT d.user_id, d.descriptor_type, d.normalized_form
+    FROM public.mv_descriptor_search_pair_users u
+    JOIN public.flavor_descriptors d ON d.user_id = u.user_id
+    WHERE d.normalized_form IN (SELECT p.form_a FROM public.mv_descriptor_search_pairs p)
+), pairs AS (
+    SELECT f.user_id, f.descriptor_type, p.form_a, p.form_b, p.similarity
+    FROM firsts f
+    JOIN public.mv_descriptor_search_pairs p ON p.form_a = f.normalized_form
+    -- One index probe per candidate (a LATERAL with LIMIT, so the planner
+    -- cannot turn it into a join of all users' forms on user and type).
+    CROSS JOIN LATERAL (SELECT FROM public.flavor_descriptors d
+                        WHERE d.user_id = f.user_id AND d.normalized_form = p.form_b
+                          AND d.descriptor_type = f.descriptor_type
+                        LIMIT 1) has_b
+)
+SELECT p.user_id, p.descriptor_type, p.form_a, p.form_b, p.similarity,
+       a.any_id AS descriptor1_id, a.descriptor_text AS descriptor1_text,
+       b.any_id AS descriptor2_id, b.descriptor_text AS descriptor2_text
+FROM pairs p
+CROSS JOIN LATERAL (
+    SELECT mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
+           pg_catalog.min(d.id::text)::uuid AS any_id
+    FROM public.flavor_descriptors d
+    WHERE d.user_id = p.user_id AND d.normalized_form = p.form_a
+      AND d.descriptor_type = p.descriptor_type) a
+CROSS JOIN LATERAL (
+    SELECT mode() WITHIN GROUP (ORDER BY d.descriptor_text) AS descriptor_text,
+           pg_catalog.min(d.id::text)::uuid AS any_id
+    FROM public.flavor_descriptors d
+    WHERE d.user_id = p.user_id AND d.normalized_form = p.form_b
+      AND d.descriptor_type = p.descriptor_type) b
+WITH NO DATA;
+
+COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_user_pairs IS
+    'Pairs of similar forms (>= {PAIR_FLOOR}) within a type of each user in '
+    'mv_descriptor_search_pair_users, for find_duplicate_descriptors; refreshed by '
+    'refresh_descriptor_views(). Holds user ids: not readable by anon/authenticated.';
+"""
+# Filled in this order once the trigram index on mv_descriptor_search_forms exists.
+PAIR_VIEW_NAMES = (
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_pair_users",
+    "mv_descriptor_search_user_pairs",
+)
 
 
 # The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
@@ -313,7 +422,7 @@ COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_forms IS
     'refreshed by refresh_descriptor_views().';
 """
 
-DERIVED_VIEWS = ("mv_descriptor_search_forms", "mv_descriptor_search_prefixes")
+DERIVED_VIEWS = ("mv_descriptor_search_forms", "mv_descriptor_search_prefixes", *PAIR_VIEW_NAMES)
 
 REVOKE_DERIVED_VIEWS = """
 DO $$
@@ -321,8 +430,9 @@ DECLARE
     r text;
     v text;
 BEGIN
-    FOREACH v IN ARRAY ARRAY['mv_descriptor_search_forms',
-                             'mv_descriptor_search_prefixes'] LOOP
+    FOREACH v IN ARRAY ARRAY['mv_descriptor_search_forms', 'mv_descriptor_search_prefixes',
+                             'mv_descriptor_search_pairs', 'mv_descriptor_search_pair_users',
+                             'mv_descriptor_search_user_pairs'] LOOP
         EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', v);
         FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
             IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
@@ -356,8 +466,12 @@ DECLARE
     q text := public.flavatix_check_text(fn, 'p_search_text', p_search_text);
     lim integer := public.flavatix_check_limit(fn, 'p_limit', p_limit, 1000);
     uid uuid;
+    n integer;
+    k integer;
     t double precision;
-    step double precision;
+    above double precision;
+    got integer := 0;
+    step_rows integer;
 BEGIN
     PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
@@ -365,28 +479,34 @@ BEGIN
     uid := public.flavatix_caller_user(p_user_id, fn);
 
     IF uid IS NULL AND p_descriptor_type IS NULL THEN
-        -- If at least lim forms reach a stricter threshold, the answer is among
-        -- them (every other form is less similar); the GIN scan then returns
-        -- far fewer candidates to check.
-        t := p_similarity_threshold;
-        FOREACH step IN ARRAY ARRAY[0.6, 0.45]::double precision[] LOOP
-            CONTINUE WHEN step <= p_similarity_threshold;
-            PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', step::text, true);
-            IF (SELECT pg_catalog.count(*)
-                FROM (SELECT FROM public.mv_descriptor_search_forms f
-                      WHERE f.normalized_form OPERATOR(@trgm@.%) q LIMIT lim) x) = lim THEN
-                t := step;
-                EXIT;
-            END IF;
+        -- Bands of similarity, most similar first: each step returns the forms
+        -- with t <= similarity < the previous step's t, in the answer's order,
+        -- so the steps together are exactly the answer, and it stops once lim
+        -- rows are out. The GIN index hands back the forms sharing at least
+        -- ceil(t * n) of the n query trigrams, so t sits just above (k-1)/n:
+        -- the loosest band that a k-trigram candidate set can hold.
+        n := pg_catalog.cardinality(@trgm@.show_trgm(q));
+        k := pg_catalog.ceil(0.6 * n)::integer;
+        LOOP
+            t := CASE WHEN k <= 1 THEN p_similarity_threshold
+                      ELSE greatest(p_similarity_threshold, (k - 1)::double precision / n + 1e-6)
+                 END;
+            PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', t::text, true);
+            RETURN QUERY
+            SELECT f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,
+                   f.usage_count, @trgm@.similarity(f.normalized_form, q)::double precision
+            FROM public.mv_descriptor_search_forms f
+            WHERE f.normalized_form OPERATOR(@trgm@.%) q
+              AND (above IS NULL
+                   OR @trgm@.similarity(f.normalized_form, q)::double precision < above)
+            ORDER BY 7 DESC, 6 DESC, f.normalized_form
+            LIMIT lim - got;
+            GET DIAGNOSTICS step_rows = ROW_COUNT;
+            got := got + step_rows;
+            EXIT WHEN got >= lim OR t <= p_similarity_threshold;
+            above := t;
+            k := k - 1;
         END LOOP;
-        PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', t::text, true);
-        RETURN QUERY
-        SELECT f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,
-               f.usage_count, @trgm@.similarity(f.normalized_form, q)::double precision
-        FROM public.mv_descriptor_search_forms f
-        WHERE f.normalized_form OPERATOR(@trgm@.%) q
-        ORDER BY 7 DESC, 6 DESC, f.normalized_form
-        LIMIT lim;
         RETURN;
     END IF;
 
@@ -436,9 +556,11 @@ END;
 $$;
 """
 
-# A user's distinct forms (index scan of their rows, grouped), compared
-# pairwise within a type; never a join of raw rows.
-FIND_DUPLICATES = r"""
+# At or above PAIR_FLOOR, for a user listed in mv_descriptor_search_pair_users:
+# one range scan of mv_descriptor_search_user_pairs (its unique index is in the
+# answer's order). Otherwise a user's distinct forms (index scan of their rows,
+# grouped), compared pairwise within a type; never a join of raw rows.
+FIND_DUPLICATES = rf"""
 CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
     p_user_id uuid,
     p_similarity_threshold double precision DEFAULT 0.8,
@@ -460,6 +582,20 @@ BEGIN
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
         public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
     uid := public.flavatix_caller_user(p_user_id, fn);
+
+    -- Precomputed as of the last refresh for users with many rows.
+    IF p_similarity_threshold >= {PAIR_FLOOR}
+       AND EXISTS (SELECT FROM public.mv_descriptor_search_pair_users u
+                   WHERE u.user_id = uid) THEN
+        RETURN QUERY
+        SELECT p.descriptor1_id, p.descriptor1_text, p.descriptor2_id, p.descriptor2_text,
+               p.similarity::double precision, p.descriptor_type
+        FROM public.mv_descriptor_search_user_pairs p
+        WHERE p.user_id = uid AND p.similarity::double precision >= p_similarity_threshold
+        ORDER BY p.similarity DESC, p.form_a, p.form_b, p.descriptor_type
+        LIMIT lim;
+        RETURN;
+    END IF;
 
     RETURN QUERY
     WITH mine AS MATERIALIZED (
@@ -640,24 +776,8 @@ END;
 $$;
 """
 
-SEARCH_FUNCTIONS = (
-    FIND_SIMILAR,
-    FIND_DUPLICATES,
-    AUTOCOMPLETE,
-    SUGGEST_CATEGORY,
-)
-
-FUNCTION_SIGNATURES = (
-    "public.find_similar_descriptors(text, uuid, text, double precision, integer)",
-    "public.find_duplicate_descriptors(uuid, double precision, integer)",
-    "public.autocomplete_descriptors(text, uuid, text, text, integer)",
-    "public.suggest_descriptor_category(text, double precision)",
-    "public.flavatix_check_threshold(text, double precision)",
-    "public.flavatix_check_limit(text, text, integer, integer)",
-    "public.flavatix_check_descriptor_type(text, text)",
-    "public.flavatix_check_text(text, text, text)",
-    "public.flavatix_caller_user(uuid, text)",
-)
+# FIND_DUPLICATES is created apart, once the views it reads hold data (see upgrade()).
+SEARCH_FUNCTIONS = (FIND_SIMILAR, AUTOCOMPLETE, SUGGEST_CATEGORY)
 
 # name -> (table, definition). Opclasses are found through the search_path
 # set around the builds (pg_trgm's schema is not known when rendering --sql).
@@ -707,10 +827,21 @@ DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
     ),
     "ux_mv_descriptor_search_prefixes_key": ("mv_descriptor_search_prefixes", "(prefix, rank)"),
 }
+# The user pairs' key is in the order find_duplicate_descriptors returns them,
+# so one user's answer is one range scan.
+PAIR_VIEW_INDEXES: dict[str, tuple[str, str]] = {
+    "ux_mv_descriptor_search_pairs_key": ("mv_descriptor_search_pairs", "(form_a, form_b)"),
+    "ux_mv_descriptor_search_pair_users_key": ("mv_descriptor_search_pair_users", "(user_id)"),
+    "ux_mv_descriptor_search_user_pairs_key": (
+        "mv_descriptor_search_user_pairs",
+        "(user_id, similarity DESC, form_a, form_b, descriptor_type)",
+    ),
+}
 UNIQUE_INDEXES = {
     "ux_mv_descriptor_search_key",
     "ux_mv_descriptor_search_forms_key",
     "ux_mv_descriptor_search_prefixes_key",
+    *PAIR_VIEW_INDEXES,
 }
 
 TRGM_SEARCH_PATH = "SET search_path = public, extensions"
@@ -727,6 +858,14 @@ DROP FUNCTION IF EXISTS public.find_duplicate_descriptors(uuid, double precision
 DROP FUNCTION IF EXISTS public.autocomplete_descriptors(text, uuid, text, text, integer);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.suggest_descriptor_category(text, double precision);
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_user_pairs;
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_pair_users;
+-- squawk-ignore ban-drop-view
+DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_pairs;
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS public.flavatix_forms_similar_to(text);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_check_threshold(text, double precision);
 -- squawk-ignore ban-drop-function
@@ -819,6 +958,8 @@ def upgrade() -> None:
     execute_without_timeout(CREATE_SEARCH_VIEW)
     for view in (FORMS_VIEW, PREFIX_VIEW):
         execute_without_timeout(with_pg_trgm(view))
+    op.execute(with_pg_trgm(SIMILAR_FORMS_FUNCTION))
+    op.execute(PAIR_VIEWS)
     op.execute(REVOKE_DERIVED_VIEWS)
     for create_function in SEARCH_FUNCTIONS:
         op.execute(with_pg_trgm(create_function))
@@ -828,6 +969,12 @@ def upgrade() -> None:
         for name, (table, definition) in indexes.items():
             create_index_concurrently(name, table, definition, unique=name in UNIQUE_INDEXES)
         op.execute("RESET search_path")
+        # New views nobody reads yet: a plain first REFRESH (no CONCURRENTLY) fills them.
+        for view in PAIR_VIEW_NAMES:
+            execute_without_timeout(f"REFRESH MATERIALIZED VIEW public.{view}")
+        for name, (table, definition) in PAIR_VIEW_INDEXES.items():
+            create_index_concurrently(name, table, definition, unique=True)
+        op.execute(with_pg_trgm(FIND_DUPLICATES))
         for view in ("mv_descriptor_search", *DERIVED_VIEWS):
             execute_without_timeout(f"ANALYZE public.{view}")
 
