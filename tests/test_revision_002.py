@@ -650,3 +650,14 @@ def test_derived_search_views_are_not_readable_by_api_roles(supabase_searchable:
                 )
                 == "42501"
             )
+    # The helper that builds the pair view is not an API either.
+    for role in ("anon", "authenticated"):
+        assert (
+            sqlstate_of(
+                supabase_searchable,
+                "SELECT * FROM public.flavatix_forms_similar_to('cherry')",
+                role=role,
+                sub=USER_A,
+            )
+            == "42501"
+        )

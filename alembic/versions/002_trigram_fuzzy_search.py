@@ -38,8 +38,10 @@ refreshes):
   forms of each user listed in mv_descriptor_search_pair_users (at least
   HEAVY_USER_ROWS descriptors at the refresh), so find_duplicate_descriptors
   answers those users at a threshold at or above the floor by one index range
-  scan. Other users, and lower thresholds, are compared live: a user's
-  distinct forms pairwise, which is cheap for a user with few rows.
+  scan (as of the refresh: each view is refreshed in its own statement, so a
+  form written during a refresh may get its pairs only at the next one).
+  Other users, and lower thresholds, are compared live: a user's distinct
+  forms pairwise, which is cheap for a user with few rows.
   (An exact all-pairs join by shared rare trigrams was tried first: at ten
   million rows its candidate list outgrew the disk.)
 - mv_descriptor_search_prefixes: the 100 most used (form, type) groups for
@@ -289,6 +291,21 @@ $$;
 COMMENT ON FUNCTION public.flavatix_forms_similar_to(text) IS
     'Forms in mv_descriptor_search_forms at least {PAIR_FLOOR} similar to p_form and sorting '
     'after it; builds mv_descriptor_search_pairs.';
+
+-- Only the views' owner (who refreshes them) needs it.
+REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM PUBLIC;
+DO $grants$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM %I',
+                           r);
+        END IF;
+    END LOOP;
+END;
+$grants$;
 """
 
 # Created empty: they are filled once the trigram index they are built with
@@ -358,6 +375,18 @@ COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_user_pairs IS
     'Pairs of similar forms (>= {PAIR_FLOOR}) within a type of each user in '
     'mv_descriptor_search_pair_users, for find_duplicate_descriptors; refreshed by '
     'refresh_descriptor_views(). Holds user ids: not readable by anon/authenticated.';
+"""
+# A plain REFRESH (no CONCURRENTLY, which needs data and a unique index) of a
+# view nobody reads yet; skipped when the view already holds data (a re-run),
+# so readers are never locked out.
+FILL_IF_EMPTY = """
+DO $$
+BEGIN
+    IF NOT (SELECT c.relispopulated FROM pg_class c WHERE c.oid = 'public.{view}'::regclass) THEN
+        REFRESH MATERIALIZED VIEW public.{view};
+    END IF;
+END;
+$$;
 """
 # Filled in this order once the trigram index on mv_descriptor_search_forms exists.
 PAIR_VIEW_NAMES = (
@@ -505,7 +534,8 @@ BEGIN
             got := got + step_rows;
             EXIT WHEN got >= lim OR t <= p_similarity_threshold;
             above := t;
-            k := k - 1;
+            -- Long queries take wider bands: at most about four scans.
+            k := k - greatest(1, n / 8);
         END LOOP;
         RETURN;
     END IF;
@@ -591,7 +621,7 @@ BEGIN
         SELECT p.descriptor1_id, p.descriptor1_text, p.descriptor2_id, p.descriptor2_text,
                p.similarity::double precision, p.descriptor_type
         FROM public.mv_descriptor_search_user_pairs p
-        WHERE p.user_id = uid AND p.similarity::double precision >= p_similarity_threshold
+        WHERE p.user_id = uid AND p.similarity >= p_similarity_threshold
         ORDER BY p.similarity DESC, p.form_a, p.form_b, p.descriptor_type
         LIMIT lim;
         RETURN;
@@ -969,9 +999,8 @@ def upgrade() -> None:
         for name, (table, definition) in indexes.items():
             create_index_concurrently(name, table, definition, unique=name in UNIQUE_INDEXES)
         op.execute("RESET search_path")
-        # New views nobody reads yet: a plain first REFRESH (no CONCURRENTLY) fills them.
         for view in PAIR_VIEW_NAMES:
-            execute_without_timeout(f"REFRESH MATERIALIZED VIEW public.{view}")
+            execute_without_timeout(FILL_IF_EMPTY.format(view=view))
         for name, (table, definition) in PAIR_VIEW_INDEXES.items():
             create_index_concurrently(name, table, definition, unique=True)
         op.execute(with_pg_trgm(FIND_DUPLICATES))
