@@ -45,7 +45,7 @@ refreshes):
   (An exact all-pairs join by shared rare trigrams was tried first: at ten
   million rows its candidate list outgrew the disk.)
 - mv_descriptor_search_prefixes: the 100 most used (form, type) groups for
-  every 1 to 3 character prefix, so short unfiltered autocomplete prefixes,
+  every 1 to 4 character prefix, so short unfiltered autocomplete prefixes,
   which match thousands of forms, are one index lookup; when the prefix
   matches alone fill the limit no similarity work is done.
 - mv_descriptor_search_forms: one row per normalized form with its total use
@@ -267,6 +267,7 @@ $$;
 # after it (refresh_descriptor_views() refreshes a view after the views it
 # reads).
 PREFIX_TOP = 100  # autocomplete_descriptors caps p_limit at 100
+PREFIX_CHARS = 4  # longer prefixes are selective enough for the prefix index
 PAIR_FLOOR = 0.7  # find_duplicate_descriptors' default threshold is 0.8
 HEAVY_USER_ROWS = 200  # below this, comparing a user's forms live takes a few ms
 
@@ -397,7 +398,7 @@ PAIR_VIEW_NAMES = (
 
 
 # The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
-# it does, ranked per 1-3 character prefix by (use desc, form, type).
+# it does, ranked per 1 to PREFIX_CHARS character prefix by (use desc, form, type).
 PREFIX_VIEW = f"""
 CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_prefixes AS
 WITH forms AS (
@@ -415,7 +416,7 @@ WITH forms AS (
                                          ORDER BY f.usage_count DESC, f.normalized_form,
                                                   f.descriptor_type) AS rank,
            f.normalized_form, f.descriptor_type, f.usage_count, f.descriptor_text, f.category
-    FROM forms f CROSS JOIN pg_catalog.generate_series(1, 3) AS l(len)
+    FROM forms f CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l(len)
     WHERE pg_catalog.length(f.normalized_form) >= l.len
 )
 SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
@@ -425,7 +426,7 @@ WHERE r.rank <= {PREFIX_TOP}
 WITH DATA;
 
 COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_prefixes IS
-    'The {PREFIX_TOP} most used (form, type) groups per 1-3 character prefix, for '
+    'The {PREFIX_TOP} most used (form, type) groups per 1-{PREFIX_CHARS} character prefix, for '
     'autocomplete_descriptors; refreshed by refresh_descriptor_views().';
 """
 
@@ -653,7 +654,7 @@ $$;
 # the text_pattern_ops index), then typo-tolerant word-similarity matches
 # (`<%`, served by the trigram index); most used first within each group.
 # Without filters, when there are at least p_limit prefix matches the answer
-# is the p_limit most used of them: for 1-3 characters read from
+# is the p_limit most used of them: for 1-4 characters read from
 # mv_descriptor_search_prefixes (which holds the top 100, the cap on p_limit),
 # for longer prefixes (selective) from the prefix index. Otherwise, or with
 # filters, the full query below.
@@ -687,7 +688,7 @@ BEGIN
 
     -- Unfiltered: when prefix matches alone fill the limit, they are the answer.
     IF uid IS NULL AND p_descriptor_type IS NULL AND cat IS NULL THEN
-        IF pg_catalog.length(q) <= 3 THEN
+        IF pg_catalog.length(q) <= 4 THEN
             IF (SELECT pg_catalog.count(*) FROM public.mv_descriptor_search_prefixes p
                 WHERE p.prefix = q AND p.rank <= lim) = lim THEN
                 RETURN QUERY
