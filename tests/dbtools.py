@@ -39,6 +39,11 @@ def query(url: str, sql: str, params: Sequence[Any] | dict[str, Any] | None = No
         return cur.fetchall() if cur.description else []
 
 
+def column(url: str, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[Any]:
+    """The first column of every row."""
+    return [row[0] for row in query(url, sql, params)]
+
+
 def scalar(url: str, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
     rows = query(url, sql, params)
     return rows[0][0] if rows else None

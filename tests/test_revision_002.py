@@ -7,6 +7,7 @@ import pytest
 from flavatix_db import migrations
 from tests.dbtools import (
     catalog_snapshot,
+    column,
     descriptors_checksum,
     execute,
     load_sample,
@@ -467,9 +468,7 @@ def test_duplicates_are_live_and_match_brute_force(head_db_url: str) -> None:
         (USER_A,),
     )
     assert ("Vanilla", "vanillla", 0.889) in query(head_db_url, sql, (USER_A, 0.8))
-    users = [
-        r[0] for r in query(head_db_url, "SELECT DISTINCT user_id FROM public.flavor_descriptors")
-    ]
+    users = column(head_db_url, "SELECT DISTINCT user_id FROM public.flavor_descriptors")
     live = (
         "WITH mine AS (SELECT DISTINCT normalized_form AS form, descriptor_type "
         "FROM public.flavor_descriptors WHERE user_id = %s) "
@@ -510,13 +509,9 @@ def test_duplicates_of_heavy_users_come_from_the_refresh(head_db_url: str) -> No
     load_sample(head_db_url, 8000)
     load_handbuilt(head_db_url)
     refresh_search(head_db_url)
-    heavy = [
-        r[0]
-        for r in query(
-            head_db_url,
-            "SELECT user_id::text FROM public.mv_descriptor_search_pair_users ORDER BY 1",
-        )
-    ]
+    heavy = column(
+        head_db_url, "SELECT user_id::text FROM public.mv_descriptor_search_pair_users ORDER BY 1"
+    )
     assert len(heavy) == 37
     assert USER_A not in heavy
     found = "SELECT * FROM public.find_duplicate_descriptors(%(user)s, %(t)s, 1000)"
@@ -610,13 +605,10 @@ def test_fast_paths_give_the_naive_answers(head_db_url: str) -> None:
     load_sample(head_db_url, 2000)
     load_handbuilt(head_db_url)
     refresh_search(head_db_url)
-    forms = [
-        r[0]
-        for r in query(
-            head_db_url,
-            "SELECT DISTINCT normalized_form FROM public.flavor_descriptors ORDER BY 1 LIMIT 12",
-        )
-    ]
+    forms = column(
+        head_db_url,
+        "SELECT DISTINCT normalized_form FROM public.flavor_descriptors ORDER BY 1 LIMIT 12",
+    )
     assert len(forms) == 12
     for form in forms:
         for q in {form[:1], form[:2], form[:3], form[:4], form}:
