@@ -293,20 +293,9 @@ COMMENT ON FUNCTION public.flavatix_forms_similar_to(text) IS
     'Forms in mv_descriptor_search_forms at least {PAIR_FLOOR} similar to p_form and sorting '
     'after it; builds mv_descriptor_search_pairs.';
 
--- Only the views' owner (who refreshes them) needs it.
+-- Only the views' owner (who refreshes them) needs it; REVOKE_DERIVED also
+-- takes it from the API roles.
 REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM PUBLIC;
-DO $grants$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM %I',
-                           r);
-        END IF;
-    END LOOP;
-END;
-$grants$;
 """
 
 # Created empty: they are filled once the trigram index they are built with
@@ -457,21 +446,29 @@ COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_forms IS
 
 DERIVED_VIEWS = ("mv_descriptor_search_forms", "mv_descriptor_search_prefixes", *PAIR_VIEW_NAMES)
 
-REVOKE_DERIVED_VIEWS = """
+# The derived views and the helper that builds the pair view are closed to
+# PUBLIC and to Supabase's API roles.
+REVOKE_DERIVED = """
 DO $$
 DECLARE
+    views constant text[] := ARRAY['mv_descriptor_search_forms',
+                                   'mv_descriptor_search_prefixes',
+                                   'mv_descriptor_search_pairs',
+                                   'mv_descriptor_search_pair_users',
+                                   'mv_descriptor_search_user_pairs'];
     r text;
     v text;
 BEGIN
-    FOREACH v IN ARRAY ARRAY['mv_descriptor_search_forms', 'mv_descriptor_search_prefixes',
-                             'mv_descriptor_search_pairs', 'mv_descriptor_search_pair_users',
-                             'mv_descriptor_search_user_pairs'] LOOP
+    FOREACH v IN ARRAY views LOOP
         EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', v);
-        FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
-            IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-                EXECUTE format('REVOKE ALL ON public.%I FROM %I', v, r);
-            END IF;
+    END LOOP;
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
+        FOREACH v IN ARRAY views LOOP
+            EXECUTE format('REVOKE ALL ON public.%I FROM %I', v, r);
         END LOOP;
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM %I',
+                       r);
     END LOOP;
 END;
 $$;
@@ -996,7 +993,7 @@ def upgrade() -> None:
         execute_without_timeout(with_pg_trgm(view))
     op.execute(with_pg_trgm(SIMILAR_FORMS_FUNCTION))
     op.execute(PAIR_VIEWS)
-    op.execute(REVOKE_DERIVED_VIEWS)
+    op.execute(REVOKE_DERIVED)
     for create_function in SEARCH_FUNCTIONS:
         op.execute(with_pg_trgm(create_function))
     with ctx.autocommit_block():
