@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -167,6 +168,95 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if all(q.same_answers for q in result.queries) else 2
 
 
+def cmd_partition(args: argparse.Namespace) -> int:
+    """Revision 005's switch-over and partition housekeeping."""
+    import json
+
+    from tqdm import tqdm
+
+    from flavatix_db import partitioning
+
+    url = libpq(database_url.resolve(args.url))
+    try:
+        if args.action == "status":
+            report = partitioning.status(url)
+            print(json.dumps(report, indent=2, default=str) if args.json else _status(report))
+        elif args.action == "migrate":
+            with tqdm(unit="row", desc="copy", disable=args.dry_run, file=sys.stderr) as bar:
+
+                def show(step: partitioning.Step) -> None:
+                    bar.total = max(step.rows_total, step.rows_copied)
+                    bar.update(step.rows_copied - bar.n)
+                    if step.step != "copy" or args.dry_run:
+                        tqdm.write(f"{step.step}: {step.detail}", file=sys.stdout)
+
+                if args.with_traffic and not args.dry_run:
+                    return _migrate_under_traffic(url, args.batch_size, show)
+                partitioning.migrate(url, args.batch_size, dry_run=args.dry_run, on_step=show)
+        elif args.action == "detach":
+            if not args.name:
+                raise partitioning.PartitioningError("partition detach needs a partition name")
+            print(f"detached {partitioning.detach(url, args.name)} (its rows are kept there)")
+        else:
+            print(partitioning.cleanup(url))
+    except partitioning.PartitioningError as exc:
+        print(f"flavatix-db: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _migrate_under_traffic(url: str, batch_size: int, show: Callable[[Any], None]) -> int:
+    """`partition migrate` while a writer inserts, updates, deletes and reads."""
+    import time
+
+    from flavatix_db import partitioning, traffic
+
+    with traffic.Traffic(url, traffic.sample_users(url), mixed=True) as writer:
+        time.sleep(0.5)
+        started = time.perf_counter()
+        step = partitioning.migrate(url, batch_size, on_step=show)
+        seconds = time.perf_counter() - started
+        time.sleep(0.5)
+    report = writer.report()
+    print(
+        f"partition migrate: {seconds:.1f} s, {step.rows_copied} rows copied "
+        f"({step.rows_copied / seconds:.0f} rows/s)"
+    )
+    print(
+        f"concurrent writer: {report.inserts} INSERT, {report.updates} UPDATE, "
+        f"{report.deletes} DELETE, {report.selects} SELECT; longest wait "
+        f"{report.max_wait_ms:.0f} ms; {len(report.errors)} failed"
+    )
+    for error in report.errors[:3]:
+        print(f"  failed: {error}")
+    return 1 if report.errors else 0
+
+
+def _status(report: dict[str, Any]) -> str:
+    if not report["revision_005"]:
+        return "flavor_descriptors: unpartitioned (revision 005 is not applied)"
+    lines = [f"flavor_descriptors: {report['live']}"]
+    if report["migration"]:
+        m = report["migration"]
+        lines.append(
+            f"migration to {m['target']}: {m['phase']}, {m['rows_copied']} of about "
+            f"{m['rows_total']} rows copied (started {m['started_at']})"
+        )
+    if report["kept_in_step"]:
+        lines.append(
+            f"previous table {report['kept_in_step']} is kept in step "
+            "(drop it with `flavatix-db partition cleanup`)"
+        )
+    parts = report.get("partitions")
+    if parts:
+        lines.append(
+            f"partitions: {parts['monthly']} monthly from {parts['oldest_month']}, "
+            f"{parts['months_ahead']} months ahead, {parts['rows_in_default']} rows "
+            "in the default partition"
+        )
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flavatix-db",
@@ -210,6 +300,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="write the results as JSON here")
     bench.add_argument("--chart", type=Path, help="write a PNG chart here")
     bench.set_defaults(handler=cmd_bench)
+
+    part = sub.add_parser(
+        "partition", help="switch flavor_descriptors to monthly partitions online; housekeeping"
+    )
+    part.add_argument("action", choices=["migrate", "status", "detach", "cleanup"])
+    part.add_argument("name", nargs="?", help="partition to detach")
+    part.add_argument("--batch-size", type=int, default=10_000, help="rows per copy step")
+    part.add_argument("--dry-run", action="store_true", help="say what the next step would do")
+    part.add_argument("--json", action="store_true", help="status as one JSON document")
+    part.add_argument(
+        "--with-traffic",
+        action="store_true",
+        help="migrate while a writer inserts, updates and deletes; report its longest wait",
+    )
+    part.set_defaults(handler=cmd_partition)
     return parser
 
 

@@ -29,6 +29,12 @@ SELECT = """
 SELECT id, descriptor_text, created_at FROM public.flavor_descriptors
 WHERE user_id = %s ORDER BY created_at DESC LIMIT 20
 """
+INSERT_RETURNING = INSERT.rstrip() + " RETURNING id\n"
+UPDATE = """
+UPDATE public.flavor_descriptors SET intensity = 1 + intensity %% 5, category = %s
+WHERE id = %s
+"""
+DELETE = "DELETE FROM public.flavor_descriptors WHERE id = %s"
 
 
 @dataclass
@@ -42,15 +48,19 @@ class Waits:
     def max_ms(self) -> float:
         return max(self.samples, default=0.0)
 
-    def record(self, cur: psycopg2.extensions.cursor, sql: str, params: tuple[Any, ...]) -> None:
+    def record(
+        self, cur: psycopg2.extensions.cursor, sql: str, params: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]]:
         started = time.perf_counter()
+        rows: list[tuple[Any, ...]] = []
         try:
             cur.execute(sql, params)
             if cur.description:
-                cur.fetchall()
+                rows = cur.fetchall()
         except psycopg2.Error as exc:
             self.errors.append(str(exc).strip().splitlines()[0])
         self.samples.append((time.perf_counter() - started) * 1000)
+        return rows
 
 
 @dataclass(frozen=True)
@@ -60,24 +70,42 @@ class TrafficReport:
     insert_max_ms: float
     select_max_ms: float
     errors: tuple[str, ...]
+    updates: int = 0
+    deletes: int = 0
+    update_max_ms: float = 0.0
+    delete_max_ms: float = 0.0
 
     @property
     def max_wait_ms(self) -> float:
-        return max(self.insert_max_ms, self.select_max_ms)
+        return max(self.insert_max_ms, self.select_max_ms, self.update_max_ms, self.delete_max_ms)
 
 
 class Traffic:
-    """Runs INSERT and SELECT in turn, one every ``pause`` seconds, until stopped."""
+    """Runs INSERT and SELECT in turn, one every ``pause`` seconds, until stopped.
 
-    def __init__(self, url: str, user_ids: Sequence[uuid.UUID], pause: float = 0.005) -> None:
+    With ``mixed``, every turn also updates one of its earlier rows and deletes
+    another, so a copy of the table must follow every kind of write.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        user_ids: Sequence[uuid.UUID],
+        pause: float = 0.005,
+        *,
+        mixed: bool = False,
+    ) -> None:
         if not user_ids:
             raise ValueError("traffic needs at least one user id")
         self._url = url
         self._users = list(user_ids)
         self._pause = pause
         self._stop = threading.Event()
+        self._mixed = mixed
         self._inserts = Waits()
         self._selects = Waits()
+        self._updates = Waits()
+        self._deletes = Waits()
         # Every row the traffic writes has a source of its own, listed here for cleanup.
         self.source_ids: list[str] = []
         self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
@@ -96,7 +124,16 @@ class Traffic:
             selects=len(self._selects.samples),
             insert_max_ms=self._inserts.max_ms,
             select_max_ms=self._selects.max_ms,
-            errors=tuple(self._inserts.errors + self._selects.errors),
+            errors=tuple(
+                self._inserts.errors
+                + self._selects.errors
+                + self._updates.errors
+                + self._deletes.errors
+            ),
+            updates=len(self._updates.samples),
+            deletes=len(self._deletes.samples),
+            update_max_ms=self._updates.max_ms,
+            delete_max_ms=self._deletes.max_ms,
         )
 
     def _run(self) -> None:
@@ -105,13 +142,23 @@ class Traffic:
         try:
             with conn.cursor() as cur:
                 turn = 0
+                written: list[str] = []
                 while not self._stop.is_set():
                     user = str(self._users[turn % len(self._users)])
                     source = str(uuid.uuid4())
                     self.source_ids.append(source)
                     text = TEXTS[turn % len(TEXTS)]
-                    self._inserts.record(cur, INSERT, (user, source, text))
-                    self._selects.record(cur, SELECT, (user,))
+                    if self._mixed:
+                        added = self._inserts.record(cur, INSERT_RETURNING, (user, source, text))
+                        written.extend(str(row[0]) for row in added)
+                        self._selects.record(cur, SELECT, (user,))
+                        if len(written) > 2:
+                            changed = written[turn % len(written)]
+                            self._updates.record(cur, UPDATE, (TEXTS[turn % 3], changed))
+                            self._deletes.record(cur, DELETE, (written.pop(0),))
+                    else:
+                        self._inserts.record(cur, INSERT, (user, source, text))
+                        self._selects.record(cur, SELECT, (user,))
                     turn += 1
                     time.sleep(self._pause)
         finally:
