@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from flavatix_db import database_url
-from flavatix_db.models import Base, include_object
+from flavatix_db.models import Base, include_object_for
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -134,6 +134,17 @@ def run_with_lock_retry(connection: Connection) -> None:
     after a partial autocommit block.
     """
     retries = int(setting("lock_retries", "5"))
+    # Revision 005 leaves flavor_descriptors plain or partitioned; the models
+    # are compared with whichever it is.
+    partitioned = bool(
+        connection.execute(
+            text(
+                "SELECT relkind = 'p' FROM pg_class "
+                "WHERE oid = to_regclass('public.flavor_descriptors')"
+            )
+        ).scalar()
+    )
+    connection.commit()
     destination = str(getattr(config.cmd_opts, "revision", "") or "")
     applied: list[str] = []
     for attempt in range(retries + 1):
@@ -142,7 +153,7 @@ def run_with_lock_retry(connection: Connection) -> None:
             connection=connection,
             target_metadata=Base.metadata,
             transaction_per_migration=True,
-            include_object=include_object,
+            include_object=include_object_for(partitioned),
             compare_type=True,
             on_version_apply=lambda ctx, step, heads, run_args, **kw: applied.append(
                 step.up_revision_id or ""

@@ -203,6 +203,7 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "mv_refresh_log",  # 003: when refresh_descriptor_views() last ran
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
             "query_performance_hints",  # 004: documentation rows
+            "partition_maintenance_log",  # 005: what the partition helpers did
         }
     ),
     "index": frozenset(
@@ -217,6 +218,37 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
     ),
     "column": frozenset(),
 }
+
+
+# Once revision 005 has switched flavor_descriptors to the partitioned table,
+# these parts of the model hold in another form: the two unique keys are
+# enforced by flavatix_partitions.flavor_descriptor_keys (a partitioned table
+# can only enforce keys containing created_at), and created_at, the partition
+# key, is NOT NULL.
+PARTITIONED_DIFFERENCES: dict[str, frozenset[str]] = {
+    "unique_constraint": frozenset({"flavor_descriptors_source_descriptor_key"}),
+    "index": frozenset({"uq_flavor_descriptors_source_normalized_type"}),
+    "column": frozenset({"flavor_descriptors.created_at"}),
+}
+
+
+def include_object_for(partitioned: bool) -> Any:
+    """The autogenerate filter for a database in one of revision 005's two states."""
+    if not partitioned:
+        return include_object
+
+    def include_partitioned(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        if type_ == "column":
+            qualified = f"{obj.table.name}.{name}"
+            if qualified in PARTITIONED_DIFFERENCES["column"]:
+                return False
+        elif name in PARTITIONED_DIFFERENCES.get(type_, frozenset()):
+            return False
+        return include_object(obj, name, type_, reflected, compare_to)
+
+    return include_partitioned
 
 
 def include_object(

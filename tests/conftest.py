@@ -23,6 +23,11 @@ from flavatix_db import migrations
 from flavatix_db.cluster import EPHEMERAL_SETTINGS, SUPERUSER, Cluster
 
 SUPABASE_LIKE = Path(__file__).parent / "supabase_like.sql"
+PLACEHOLDER_ROW = """
+INSERT INTO public.flavor_descriptors
+    (user_id, source_type, source_id, descriptor_text, descriptor_type)
+VALUES (gen_random_uuid(), 'quick_tasting', gen_random_uuid(), 'placeholder', 'aroma')
+"""
 
 
 @pytest.fixture(scope="session")
@@ -49,15 +54,30 @@ def libpq_url(host: str, port: int | str, user: str, dbname: str) -> str:
     return f"postgresql://{user}@{host}:{port}/{dbname}"
 
 
-def migrated_to(target: str, *, supabase: bool = False) -> Callable[..., None]:
-    """A template loader: optionally the Supabase stand-in, then `alembic upgrade target`."""
+def migrated_to(target: str, *, supabase: bool = False, switch: bool = True) -> Callable[..., None]:
+    """A template loader: optionally the Supabase stand-in, then `alembic upgrade target`.
+
+    Revision 005 partitions an empty flavor_descriptors during the upgrade;
+    ``switch=False`` keeps it a plain table (one row present during 005).
+    """
 
     def load(host: str, port: int, user: str, dbname: str, **_: Any) -> None:
+        url = libpq_url(host, port, user, dbname)
         if supabase:
-            with psycopg.connect(host=host, port=port, user=user, dbname=dbname) as conn:
+            with psycopg.connect(url) as conn:
                 conn.execute(SUPABASE_LIKE.read_text())
-        if target != "base":
-            migrations.upgrade(libpq_url(host, port, user, dbname), target)
+        if target == "base":
+            return
+        if switch:
+            migrations.upgrade(url, target)
+            return
+        migrations.upgrade(url, "004")
+        with psycopg.connect(url) as conn:
+            conn.execute(PLACEHOLDER_ROW)
+        migrations.upgrade(url, target)
+        with psycopg.connect(url) as conn:
+            conn.execute("DELETE FROM public.flavor_descriptors")
+            conn.execute("TRUNCATE public.mv_refresh_changes")
 
     return load
 
@@ -69,6 +89,9 @@ pg_at_000 = factories.postgresql_noproc(
 pg_at_head = factories.postgresql_noproc(
     depends_on="pg_server", dbname="fx_head", load=[migrated_to("head")]
 )
+pg_at_head_plain = factories.postgresql_noproc(
+    depends_on="pg_server", dbname="fx_head_plain", load=[migrated_to("head", switch=False)]
+)
 pg_supabase_empty = factories.postgresql_noproc(
     depends_on="pg_server", dbname="fx_sb_empty", load=[migrated_to("base", supabase=True)]
 )
@@ -79,6 +102,7 @@ pg_supabase_head = factories.postgresql_noproc(
 empty_conn = factories.postgresql("pg_empty")
 at_000_conn = factories.postgresql("pg_at_000")
 at_head_conn = factories.postgresql("pg_at_head")
+at_head_plain_conn = factories.postgresql("pg_at_head_plain")
 supabase_empty_conn = factories.postgresql("pg_supabase_empty")
 supabase_head_conn = factories.postgresql("pg_supabase_head")
 
@@ -104,6 +128,12 @@ def baseline_db_url(at_000_conn: psycopg.Connection[Any]) -> str:
 def head_db_url(at_head_conn: psycopg.Connection[Any]) -> str:
     """A fresh database at head with empty tables."""
     return url_of(at_head_conn)
+
+
+@pytest.fixture
+def head_plain_db_url(at_head_plain_conn: psycopg.Connection[Any]) -> str:
+    """A fresh database at head whose flavor_descriptors is still a plain table (005 unswitched)."""
+    return url_of(at_head_plain_conn)
 
 
 @pytest.fixture

@@ -46,8 +46,9 @@ def mismatched_forms(url: str) -> int:
     )
 
 
-def test_catalog_after_upgrade(head_db_url: str) -> None:
-    snap = catalog_snapshot(head_db_url)
+def test_catalog_after_upgrade(head_plain_db_url: str) -> None:
+    # On the plain table; test_revision_005 checks where the keys go once partitioned.
+    snap = catalog_snapshot(head_plain_db_url)
     indexes = dict(snap["indexes"])
     for name, definition in NEW_INDEXES.items():
         assert name in indexes, name

@@ -84,8 +84,12 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
 
 
 @pytest.fixture
-def paged(head_db_url: str) -> tuple[str, list[str]]:
-    """PAGER's 12 rows: 7 share one created_at, one has none; their expected order."""
+def paged(head_plain_db_url: str) -> tuple[str, list[str]]:
+    """PAGER's 12 rows: 7 share one created_at, one has none; their expected order.
+
+    On the plain table: once partitioned, no row can lack a created_at.
+    """
+    head_db_url = head_plain_db_url
     execute(
         head_db_url,
         "INSERT INTO public.flavor_descriptors (id, user_id, source_type, source_id, "
