@@ -293,13 +293,25 @@ def render(wheel: Mapping[str, Any], fmt: str, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _fetch(url: str, user: uuid.UUID, wheel_type: str) -> dict[str, Any]:
+def _fetch(url: str, user: uuid.UUID, wheel_type: str) -> tuple[dict[str, Any], bool]:
+    """The wheel JSON, and whether the table holds rows of the user the wheel lacks."""
+    kinds = ["aroma", "flavor"] if wheel_type == "combined" else [wheel_type]
     try:
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT public.generate_wheel_data_optimized(%s::uuid, %s)", (str(user), wheel_type)
             )
             row = cur.fetchone()
+            wheel: dict[str, Any] = row[0] if row else {}
+            unsummarized = False
+            if not wheel.get("categories"):
+                # The wheel is read from the summaries of the last refresh.
+                cur.execute(
+                    "SELECT EXISTS (SELECT FROM public.flavor_descriptors "
+                    "WHERE user_id = %s::uuid AND descriptor_type = ANY (%s))",
+                    (str(user), kinds),
+                )
+                unsummarized = bool((cur.fetchone() or (False,))[0])
     except psycopg2.errors.UndefinedFunction:
         raise WheelError(
             "the database has no generate_wheel_data_optimized(): "
@@ -310,8 +322,7 @@ def _fetch(url: str, user: uuid.UUID, wheel_type: str) -> dict[str, Any]:
             raise
         first = (exc.pgerror or str(exc)).strip().splitlines()[0]
         raise WheelError(f"generate_wheel_data_optimized failed: {first}") from None
-    wheel: dict[str, Any] = row[0] if row else {}
-    return wheel
+    return wheel, unsummarized
 
 
 def check_arguments(user: str, wheel_type: str, out: Path) -> tuple[uuid.UUID, str]:
@@ -339,9 +350,15 @@ def save_user_wheel(url: str, user: str, wheel_type: str, out: Path) -> DrawnWhe
     type, or a file that cannot be written.
     """
     user_id, fmt = check_arguments(user, wheel_type, out)
-    wheel = _fetch(url, user_id, wheel_type)
+    wheel, unsummarized = _fetch(url, user_id, wheel_type)
     if not wheel.get("categories"):
         kinds = "aroma or flavor" if wheel_type == "combined" else wheel_type
+        if unsummarized:
+            raise WheelError(
+                f"user {user_id} has {kinds} descriptors newer than the last refresh of the "
+                "summaries the wheel is drawn from: run SELECT public.refresh_descriptor_views() "
+                "(or wait for the scheduled refresh); no wheel drawn"
+            )
         raise WheelError(f"user {user_id} has no {kinds} descriptors: no wheel drawn")
     title = f"{wheel_type.capitalize()} flavor wheel of user {user_id}"
     document = render(wheel, fmt, title)
