@@ -290,6 +290,19 @@ def render(wheel: Mapping[str, Any], fmt: str, title: str) -> bytes:
     # Text stays text in SVG, so labels can be searched and read by tools.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "flavatix-wheel"}):
         figure.savefig(buffer, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else {})
+    return buffer.getvalue() if fmt == "svg" else _small_png(buffer.getvalue())
+
+
+def _small_png(document: bytes) -> bytes:
+    """The same picture in 256 colours: a quarter of the size, no visible difference."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(document)) as image:
+        palette = image.convert("RGB").quantize(
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+    buffer = io.BytesIO()
+    palette.save(buffer, format="png", optimize=True)
     return buffer.getvalue()
 
 
