@@ -129,8 +129,8 @@ def _fit(text: str, length: float, thickness: float, size: float) -> tuple[str, 
     fitting = int(length / (_CHAR_WIDTH * size))
     if fitting >= len(text):
         return text, size
-    smaller = max(_MIN_FONT, length / (_CHAR_WIDTH * len(text)))
-    if smaller >= size * 0.75:
+    smaller = length / (_CHAR_WIDTH * len(text))
+    if smaller >= max(_MIN_FONT, size * 0.75):
         return text, smaller
     if fitting >= 5:
         return text[: fitting - 1].rstrip() + "…", size
@@ -174,8 +174,11 @@ def _segments(categories: Sequence[Mapping[str, Any]]) -> list[_Segment]:
                 )
             )
             descriptor_position = sub_position
+            listed = sum(int(d["count"]) for d in subcategory["descriptors"])
+            # The listed descriptors never spill over their subcategory's arc.
+            scale = min(1.0, sub_count / listed) if listed else 1.0
             for descriptor in subcategory["descriptors"]:
-                share_of_turn = int(descriptor["count"]) / total
+                share_of_turn = int(descriptor["count"]) * scale / total
                 segments.append(
                     _Segment(
                         str(descriptor["text"]),

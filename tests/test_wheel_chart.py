@@ -220,3 +220,49 @@ def test_bad_arguments_are_one_clear_line(
     assert err.startswith("flavatix-db: ") and message in err
     assert {p.name for p in tmp_path.iterdir()} == {"taken.png"}
     assert not any((tmp_path / "taken.png").iterdir())
+
+
+def test_labels_fit_their_wedges_or_are_left_out(tmp_path: Path) -> None:
+    long_text = "crème brûlée with a very long tail of words"
+    wheel = {
+        "categories": [
+            {
+                "name": "Sweet",
+                "count": 999,
+                "percentage": 99.9,
+                "subcategories": [
+                    {
+                        "name": "Custard",
+                        "count": 999,
+                        "descriptors": [
+                            {"text": long_text, "count": 500, "avgIntensity": 3},
+                            {"text": "vanilla", "count": 499, "avgIntensity": 3},
+                        ],
+                    }
+                ],
+            },
+            {
+                "name": "Sliver",
+                "count": 1,
+                "percentage": 0.1,
+                "subcategories": [
+                    {
+                        "name": "Thin",
+                        "count": 1,
+                        "descriptors": [{"text": "hairline", "count": 1, "avgIntensity": 3}],
+                    }
+                ],
+            },
+        ],
+        "totalDescriptors": 1000,
+        "uniqueDescriptors": 3,
+    }
+    out = tmp_path / "synthetic.svg"
+    out.write_bytes(wheel_chart.render(wheel, "svg", "synthetic"))
+    texts = texts_of(out)
+    assert {"Sweet", "Custard", "vanilla"} <= set(texts)
+    [shortened] = [t for t in texts if t.endswith("…")]
+    assert long_text.startswith(shortened[:-1]) and len(shortened) < len(long_text)
+    # A 0.36° wedge holds no text; the legend still names its category.
+    assert not {"Sliver", "Thin", "hairline"} & set(texts)
+    assert "Sliver  0.1%  (1)" in texts
