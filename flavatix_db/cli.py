@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ import psycopg2.extensions
 from alembic.util import CommandError
 from sqlalchemy.engine import URL
 
-from flavatix_db import cluster, database_url, migrations
+from flavatix_db import cluster, database_url, migrations, wheel_chart
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -72,11 +73,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for form, uses, spellings in cur.fetchall():
             shown = ", ".join(repr(s) for s in spellings[:3])
             print(f"  {form!r:<18} {uses:>6} uses, {len(spellings):>2} spellings: {shown}, ...")
-        show_search_and_wheel(cur)
+        user = show_search_and_wheel(cur)
+    if user is not None:
+        draw_demo_wheel(args, target, user)
     return 0
 
 
-def show_search_and_wheel(cur: psycopg2.extensions.cursor) -> None:
+def draw_demo_wheel(args: argparse.Namespace, url: str, user: str) -> None:
+    """The demo's last step: the wheel it printed, drawn, next to the embedded cluster."""
+    embedded = not (args.url or os.environ.get("DATABASE_URL"))
+    folder = cluster.embedded().home if embedded else Path.cwd()
+    out = folder / "wheel-most-active-user.png"
+    wheel_chart.save_user_wheel(url, user, "combined", out)
+    shown = out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out
+    print(f"\nthe most active user's wheel, drawn: {shown}")
+
+
+def show_search_and_wheel(cur: psycopg2.extensions.cursor) -> str | None:
     """What revisions 002-004 give the app: typo-tolerant search and a wheel."""
     cur.execute("SELECT public.refresh_descriptor_views()")
     cur.execute(
@@ -96,7 +109,7 @@ def show_search_and_wheel(cur: psycopg2.extensions.cursor) -> None:
     )
     user = cur.fetchone()
     if user is None:
-        return
+        return None
     cur.execute("SELECT public.generate_wheel_data_optimized(%s)", user)
     wheel = (cur.fetchone() or ({},))[0]
     print(
@@ -109,6 +122,15 @@ def show_search_and_wheel(cur: psycopg2.extensions.cursor) -> None:
         print(
             f"  {category['name']:<14} {category['percentage']:>5}%  top: {top['name']} ({names})"
         )
+    return str(user[0])
+
+
+def cmd_wheel(args: argparse.Namespace) -> int:
+    wheel_chart.check_arguments(args.user, args.type, args.out)  # before starting a cluster
+    url = libpq(database_url.resolve(args.url))
+    drawn = wheel_chart.save_user_wheel(url, args.user, args.type, args.out)
+    print(f"wrote {drawn.path}: {drawn.total_descriptors} descriptors")
+    return 0
 
 
 def cmd_seed_data(args: argparse.Namespace) -> int:
@@ -276,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rows", type=int, default=20_000, help="sample rows if the table is empty")
     demo.set_defaults(handler=cmd_demo)
 
+    wheel = sub.add_parser("wheel", help="draw a user's flavor wheel as an SVG or PNG sunburst")
+    wheel.add_argument("--user", required=True, help="the user's id (a UUID)")
+    wheel.add_argument(
+        "--type", default="combined", help="combined (default), aroma, flavor, metaphor"
+    )
+    wheel.add_argument("--out", type=Path, required=True, help="FILE.svg or FILE.png")
+    wheel.set_defaults(handler=cmd_wheel)
+
     seed = sub.add_parser("seed-data", help="load a realistic, deterministic dataset")
     seed.add_argument("--rows", type=int, required=True)
     seed.add_argument("--seed", type=int, default=42)
@@ -323,7 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except (cluster.ClusterError, database_url.DatabaseUrlError, CommandError) as exc:
+    except (
+        cluster.ClusterError,
+        database_url.DatabaseUrlError,
+        wheel_chart.WheelError,
+        CommandError,
+    ) as exc:
         print(f"flavatix-db: {exc}", file=sys.stderr)
     except psycopg2.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"

@@ -93,10 +93,14 @@ def test_unreachable_database_is_one_clear_line(capsys: pytest.CaptureFixture[st
 
 
 def test_demo_migrates_loads_and_shows_the_result(
-    empty_db_url: str, capsys: pytest.CaptureFixture[str]
+    empty_db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from flavatix_db import migrations
 
+    monkeypatch.chdir(tmp_path)  # with --url, the wheel is drawn in the current folder
     assert cli.main(["--url", empty_db_url, "demo", "--rows", "3000"]) == 0
     out = capsys.readouterr().out
     assert f"revision: {migrations.head_revision()} (head)" in out
@@ -104,3 +108,5 @@ def test_demo_migrates_loads_and_shows_the_result(
     assert "spellings that revision 001 folds into one normalized form" in out
     assert "find_similar_descriptors('vanila'): 'vanil" in out
     assert "combined wheel of the most active user" in out
+    assert out.rstrip().endswith("the most active user's wheel, drawn: wheel-most-active-user.png")
+    assert (tmp_path / "wheel-most-active-user.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import itertools
 import time
+import tomllib
 import unicodedata
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -345,3 +349,56 @@ def test_load_descriptors_db(baseline_db_url: str) -> None:
         for r in sorted(generate_descriptors(DB_ROWS, seed=11, end=END), key=lambda r: r.id)
     )
     assert loaded == expected
+
+
+# -- the package's data files -------------------------------------------------
+
+# Digests of what the generator gave while the vocabulary and item names were still
+# Python literals in seed_data.py: moving them into data files changed no row.
+VOCABULARY_DIGEST = "ab1d7f87719ff7eca78c7fee98514dc2e863000deba47e07047a488dd95333a9"
+ITEM_NAMES_DIGEST = "708ed2b87f0dc060a5379c415372884bf051692d00a7601281010926970d65f1"
+ROWS_DIGESTS = {
+    (42, 50_000): "2a01b3c8b17b51f7213994576a71e469db45a4db2b76b204b1248319b0db378f",
+    (7, 5_000): "009d90a7d18014c570720ef270831ae7d78d7a09749aa5cf29a44a64cc5fb0f8",
+}
+
+
+def sha256_of_lines(lines: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def test_vocabulary_and_item_names_are_as_before() -> None:
+    vocabulary = sha256_of_lines(
+        "|".join((c.text, c.category, c.subcategory, c.descriptor_type_hint))
+        for c in seed_data.VOCABULARY
+    )
+    assert len(seed_data.VOCABULARY) == 8_279
+    assert vocabulary == VOCABULARY_DIGEST
+    pools = seed_data._item_pools()
+    names = sha256_of_lines(
+        f"{category}|{name}" for category, pool in pools.items() for name in pool
+    )
+    assert names == ITEM_NAMES_DIGEST
+
+
+@pytest.mark.parametrize(("seed", "rows"), sorted(ROWS_DIGESTS))
+def test_generated_rows_are_as_before(seed: int, rows: int) -> None:
+    lines = map(seed_data.copy_line, generate_descriptors(rows, seed=seed, end=END))
+    assert sha256_of_lines(lines) == ROWS_DIGESTS[seed, rows]
+
+
+def test_data_files_ship_with_the_package() -> None:
+    package = resources.files("flavatix_db")
+    shipped = sorted(entry.name for entry in (package / "data").iterdir())
+    assert shipped == ["items.json", "vocabulary.csv"]
+    with open(Path(__file__).parents[1] / "pyproject.toml", "rb") as file:
+        patterns = tomllib.load(file)["tool"]["setuptools"]["package-data"]["flavatix_db"]
+    for name in shipped:
+        assert any(fnmatch.fnmatch(f"data/{name}", pattern) for pattern in patterns), name
+    # seed_data.py holds the generator, not the data.
+    source = (package / "seed_data.py").read_text(encoding="utf-8")
+    assert "smoked meat" not in source and "Glenmorrach" not in source
