@@ -29,7 +29,7 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from flavatix_db import cluster, migrations, seed_data, traffic
+from flavatix_db import cluster, migrations, partitioning, seed_data, traffic
 
 Cursor = psycopg2.extensions.cursor
 Answer = Any
@@ -405,8 +405,12 @@ def run(
     reps: int = 30,
     progress: bool = True,
     say: Callable[[str], None] = print,
+    *,
+    partitioned: bool = False,
 ) -> BenchResult:
+    """Before and after; with ``partitioned``, "after" runs on the switched table (005)."""
     bench_url = prepare_database(url, rows, seed, progress)
+    migration: dict[str, float] = {}
     conn = psycopg2.connect(bench_url, application_name="flavatix-db bench")
     conn.autocommit = True
     try:
@@ -421,6 +425,9 @@ def run(
                 "DELETE FROM public.flavor_descriptors WHERE source_id = ANY(%s::uuid[])",
                 (list(upgrade.source_ids),),
             )
+            if partitioned:
+                say("switching to the partitioned table while a writer inserts, updates, deletes")
+                migration.update(_switch_under_traffic(cur, bench_url))
             started = time.perf_counter()
             cur.execute("SELECT public.refresh_descriptor_views()")
             refresh_seconds = time.perf_counter() - started
@@ -453,9 +460,36 @@ def run(
             "seconds": round(upgrade.seconds, 1),
             "writer_max_wait_ms": round(upgrade.traffic.max_wait_ms, 1),
             "refresh_seconds": round(refresh_seconds, 1),
+            **migration,
         },
         queries=queries,
     )
+
+
+def _switch_under_traffic(cur: Cursor, url: str) -> dict[str, float]:
+    """`partition migrate` while a writer inserts, updates and deletes its own rows."""
+    with traffic.Traffic(url, traffic.sample_users(url), mixed=True) as writer:
+        time.sleep(0.5)
+        started = time.perf_counter()
+        step = partitioning.migrate(url)
+        seconds = time.perf_counter() - started
+        time.sleep(0.5)
+    report = writer.report()
+    cur.execute(
+        "DELETE FROM public.flavor_descriptors WHERE source_id = ANY(%s::uuid[])",
+        (list(writer.source_ids),),
+    )
+    cur.execute("SELECT flavatix_partitions.cleanup()")
+    return {
+        "partition_seconds": round(seconds, 1),
+        "partition_rows_per_second": round(step.rows_copied / seconds) if seconds else 0,
+        "partition_writer_max_wait_ms": round(report.max_wait_ms, 1),
+        "partition_writer_statements": report.inserts
+        + report.updates
+        + report.deletes
+        + report.selects,
+        "partition_writer_failed": len(report.errors),
+    }
 
 
 def same_answers(before: dict[str, Answer], after: dict[str, Answer]) -> bool:
@@ -500,6 +534,14 @@ def format_table(result: BenchResult) -> str:
         f"single-row INSERT or SELECT: {m['writer_max_wait_ms']} ms; "
         f"refresh_descriptor_views(): {m['refresh_seconds']} s",
     ]
+    if "partition_seconds" in m:
+        lines.append(
+            f"partition migrate under load: {m['partition_seconds']} s "
+            f"({m['partition_rows_per_second']:.0f} rows/s); longest wait of a concurrent "
+            f"INSERT, UPDATE, DELETE or SELECT: {m['partition_writer_max_wait_ms']} ms; "
+            f"{m['partition_writer_failed']:.0f} of {m['partition_writer_statements']:.0f} "
+            'failed; "after" measured on the partitioned table'
+        )
     return "\n".join(lines)
 
 

@@ -11,9 +11,13 @@ from flavatix_db import cli
 from tests.dbtools import scalar
 
 
-def run_bench(url: str, report: Path, chart: Path) -> int:
+def run_bench(url: str, report: Path, chart: Path, *extra: str) -> int:
     return cli.main(
-        ["--url", url, "bench", "--rows", "3000", "--json", str(report), "--chart", str(chart)]
+        [
+            *("--url", url, "bench", "--rows", "3000"),
+            *("--json", str(report), "--chart", str(chart)),
+            *extra,
+        ]
     )
 
 
@@ -58,10 +62,32 @@ def test_bench_small_run_writes_table_json_and_chart(
     bench_url = empty_db_url.rsplit("/", 1)[0] + "/flavatix_bench_3000"
     assert scalar(bench_url, "SELECT count(*) FROM alembic_version") == 1
 
-    # A second run reuses the baseline figures and the cached dataset.
-    assert run_bench(empty_db_url, report, chart) == 0
-    assert "before: reusing" in capsys.readouterr().out
+    assert (
+        scalar(
+            bench_url,
+            "SELECT relkind FROM pg_class WHERE relname = 'flavor_descriptors' "
+            "AND relnamespace = 'public'::regnamespace",
+        )
+        == "r"
+    )
+
+    # A second run reuses the baseline figures and the cached dataset; this
+    # one times the "after" side on the partitioned table.
+    assert run_bench(empty_db_url, report, chart, "--partitioned") == 0
+    out = capsys.readouterr().out
+    assert "before: reusing" in out
+    assert "partition migrate under load" in out
     again = json.loads(report.read_text())
     before = [(q["before_p50_ms"], q["before_p95_ms"]) for q in result["queries"]]
     assert [(q["before_p50_ms"], q["before_p95_ms"]) for q in again["queries"]] == before
     assert all(q["same_answers"] for q in again["queries"])
+    assert again["migration"]["partition_writer_failed"] == 0
+    assert again["migration"]["partition_writer_statements"] > 0
+    assert (
+        scalar(
+            bench_url,
+            "SELECT relkind FROM pg_class WHERE relname = 'flavor_descriptors' "
+            "AND relnamespace = 'public'::regnamespace",
+        )
+        == "p"
+    )
