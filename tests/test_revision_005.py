@@ -28,6 +28,7 @@ from tests.dbtools import (
     insert_descriptor,
     load_sample,
     query,
+    run_alembic,
     scalar,
 )
 from tests.handbuilt import (
@@ -525,3 +526,10 @@ def test_dry_run_changes_nothing(populated: str) -> None:
     assert step.step == "prepare"
     assert "copy about 2000 rows" in step.detail
     assert catalog_snapshot(url) == before
+
+
+def test_models_match_both_states(head_db_url: str, head_plain_db_url: str) -> None:
+    for url in (head_db_url, head_plain_db_url):
+        check = run_alembic(url, "check")
+        assert check.returncode == 0, check.stderr
+        assert "No new upgrade operations detected." in check.stdout + check.stderr
