@@ -190,6 +190,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if all(q.same_answers for q in result.queries) else 2
 
 
+def cmd_bench_months(args: argparse.Namespace) -> int:
+    from flavatix_db import bench_months
+
+    url = libpq(database_url.resolve(args.url))
+    try:
+        months = [int(m) for m in args.months.split(",")]
+    except ValueError:
+        print(
+            f"flavatix-db: --months takes numbers like 24,48,96, not {args.months!r}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        rows = bench_months.run(url, args.rows, months, seed=args.seed, reps=args.reps)
+    except bench_months.MonthsProbeError as exc:
+        print(f"flavatix-db: {exc}", file=sys.stderr)
+        return 1
+    print(bench_months.format_table(rows))
+    return 0
+
+
 def cmd_partition(args: argparse.Namespace) -> int:
     """Revision 005's switch-over and partition housekeeping."""
     import json
@@ -335,6 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="write the results as JSON here")
     bench.add_argument("--chart", type=Path, help="write a PNG chart here")
     bench.set_defaults(handler=cmd_bench)
+
+    months = sub.add_parser(
+        "bench-months",
+        help="queries by user alone as monthly partitions accumulate (after bench --partitioned)",
+    )
+    months.add_argument("--rows", type=int, required=True)
+    months.add_argument("--seed", type=int, default=42)
+    months.add_argument("--months", default="36,72,144", help="monthly partition counts")
+    months.add_argument("--reps", type=int, default=200)
+    months.set_defaults(handler=cmd_bench_months)
 
     part = sub.add_parser(
         "partition", help="switch flavor_descriptors to monthly partitions online; housekeeping"

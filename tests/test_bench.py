@@ -91,3 +91,26 @@ def test_bench_small_run_writes_table_json_and_chart(
         )
         == "p"
     )
+
+    # Queries by user alone, as months accumulate, on a copy of that database.
+    assert (
+        cli.main(
+            [
+                "--url",
+                empty_db_url,
+                "bench-months",
+                "--rows",
+                "3000",
+                "--months",
+                "60,90",
+                "--reps",
+                "5",
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert "| 60 | first page |" in table
+    assert "| 90 | descriptor_exists |" in table
+    monthly = "SELECT count(*) FROM flavatix_partitions.months('public.flavor_descriptors')"
+    assert scalar(bench_url, monthly) < 60  # the copy got the extra months, not the bench

@@ -877,7 +877,10 @@ BEGIN
             RETURN;
         END IF;
         -- FOR SHARE waits for writers of these rows and returns their
-        -- committed version; a row the mirror already wrote is skipped.
+        -- committed version; a row the mirror already wrote is skipped. A row
+        -- held by a long transaction makes the step give up (55P03) and be
+        -- retried, rather than hold the batch's other rows meanwhile.
+        PERFORM pg_catalog.set_config('lock_timeout', '1s', true);
         EXECUTE format(
             'WITH batch AS (SELECT %1$s FROM public.flavor_descriptors '
             '               WHERE %3$s ORDER BY id LIMIT $2 FOR SHARE), '
