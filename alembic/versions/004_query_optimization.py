@@ -266,7 +266,7 @@ DECLARE
     pos bigint;
     reason text;
     norm text;
-    seen text[] := '{}';
+    seen text[] := '{}'::text[];
     added integer;
 BEGIN
     inserted_count := 0;
@@ -522,7 +522,7 @@ BEGIN
         SELECT c.reltuples::bigint INTO n FROM pg_catalog.pg_class c
         WHERE c.oid = 'public.flavor_descriptors'::pg_catalog.regclass;
         IF n < 0 THEN
-            SELECT coalesce(sum(w.total_descriptors), 0) INTO n
+            SELECT coalesce(sum(w.total_descriptors), 0)::bigint INTO n
             FROM public.mv_wheel_generation_stats w;
         END IF;
         RETURN n;
