@@ -1,9 +1,9 @@
 """Test harness: one private PostgreSQL server for the session, template databases per state.
 
 The server is started by the suite itself (as the postgres OS user when the
-suite runs as root) with pg_stat_statements and pg_cron preloaded. pytest-postgresql clones
-a fresh database from a template for every test, so a state such as "at revision
-000" is built once per session.
+suite runs as root) with pg_stat_statements and pg_cron preloaded.
+pytest-postgresql clones a fresh database from a template for every test, so a
+state such as "at revision 000" is built once per session.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pytest_postgresql import factories
 from pytest_postgresql.executors import NoopExecutor
 
 from flavatix_db import migrations, server_extensions
-from flavatix_db.cluster import EPHEMERAL_SETTINGS, SUPERUSER, Cluster
+from flavatix_db.cluster import EPHEMERAL_SETTINGS, SUPERUSER, Cluster, ClusterError
 
 SUPABASE_LIKE = Path(__file__).parent / "supabase_like.sql"
 # pg_cron, as on Supabase. Its scheduler stays connected to cron.database_name,
@@ -35,7 +35,10 @@ SUITE_SETTINGS = {
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Without pg_cron the server would not start: say what to install instead."""
-    missing = " ".join(server_extensions.missing_packages())
+    try:
+        missing = " ".join(server_extensions.missing_packages())
+    except ClusterError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if missing:
         raise pytest.UsageError(
             f"the test suite needs {missing} (apt-get install {missing}; "
