@@ -11,7 +11,10 @@ Every run, online or rendered with --sql, gets the same guard rails:
   a waiter that sat inside an open transaction would deadlock with the holder's
   CREATE INDEX CONCURRENTLY, which waits for every open transaction;
 - transaction_per_migration, so revisions with autocommit blocks commit
-  revision by revision.
+  revision by revision;
+- the version table in schema flavatix_migrations, which no API role may use
+  (flavatix_db.version_table); one that an earlier release left in public is
+  moved there, under the lock, before Alembic reads it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from flavatix_db import database_url
+from flavatix_db import database_url, version_table
 from flavatix_db.models import Base, include_object_for
 
 config = context.config
@@ -83,10 +86,13 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         transaction_per_migration=True,
         dialect_opts={"paramstyle": "named"},
+        version_table_schema=version_table.SCHEMA,
     )
     for name, value in session_settings().items():
         context.execute(f"SET {name} = '{value}'")
     context.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+    for statement in version_table.PREPARE:
+        context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
     context.execute(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
@@ -122,6 +128,25 @@ def release_migration_lock(connection: Connection) -> None:
     connection.commit()
 
 
+def prepare_version_table(connection: Connection) -> None:
+    """Create the version table's schema, or move the table there from public."""
+    legacy, ours = connection.execute(text(version_table.LOCATE)).one()
+    for statement in version_table.PREPARE:
+        connection.execute(text(statement))
+    connection.commit()
+    where = f"{version_table.SCHEMA}.{version_table.TABLE}"
+    if legacy and ours:
+        log.warning(
+            "public.%s is not used: the migration state is in %s; "
+            "drop public.%s once you have checked it",
+            version_table.TABLE,
+            where,
+            version_table.TABLE,
+        )
+    elif legacy:
+        log.info("moved public.%s, stamp included, to %s", version_table.TABLE, where)
+
+
 def is_lock_timeout(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE
 
@@ -153,6 +178,7 @@ def run_with_lock_retry(connection: Connection) -> None:
             connection=connection,
             target_metadata=Base.metadata,
             transaction_per_migration=True,
+            version_table_schema=version_table.SCHEMA,
             include_object=include_object_for(partitioned),
             compare_type=True,
             on_version_apply=lambda ctx, step, heads, run_args, **kw: applied.append(
@@ -160,6 +186,7 @@ def run_with_lock_retry(connection: Connection) -> None:
             ),
         )
         try:
+            prepare_version_table(connection)
             with context.begin_transaction():
                 context.run_migrations()
             return

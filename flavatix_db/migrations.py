@@ -8,10 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
-from flavatix_db import database_url
+from flavatix_db import database_url, version_table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
@@ -48,9 +48,18 @@ def downgrade(url: str, target: str) -> None:
 
 
 def current_revision(url: str) -> str | None:
+    """The revision ``url`` is at, read without changing anything.
+
+    Until its next Alembic run moves it, a database migrated by an earlier
+    release keeps its version table in public.
+    """
     engine = create_engine(database_url.to_sqlalchemy(url, source="url"), poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            for schema in (version_table.SCHEMA, version_table.LEGACY_SCHEMA):
+                if inspect(connection).has_table(version_table.TABLE, schema=schema):
+                    opts = {"version_table_schema": schema}
+                    return MigrationContext.configure(connection, opts=opts).get_current_revision()
+            return None
     finally:
         engine.dispose()

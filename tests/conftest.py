@@ -1,9 +1,9 @@
 """Test harness: one private PostgreSQL server for the session, template databases per state.
 
 The server is started by the suite itself (as the postgres OS user when the
-suite runs as root) with pg_stat_statements preloaded. pytest-postgresql clones
-a fresh database from a template for every test, so a state such as "at revision
-000" is built once per session.
+suite runs as root) with pg_stat_statements and pg_cron preloaded.
+pytest-postgresql clones a fresh database from a template for every test, so a
+state such as "at revision 000" is built once per session.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors import NoopExecutor
 
-from flavatix_db import migrations
-from flavatix_db.cluster import EPHEMERAL_SETTINGS, SUPERUSER, Cluster
+from flavatix_db import migrations, server_extensions
+from flavatix_db.cluster import EPHEMERAL_SETTINGS, SUPERUSER, Cluster, ClusterError
 
 SUPABASE_LIKE = Path(__file__).parent / "supabase_like.sql"
 PLACEHOLDER_ROW = """
@@ -28,6 +28,27 @@ INSERT INTO public.flavor_descriptors
     (user_id, source_type, source_id, descriptor_text, descriptor_type)
 VALUES (gen_random_uuid(), 'quick_tasting', gen_random_uuid(), 'placeholder', 'aroma')
 """
+# pg_cron, as on Supabase. Its scheduler stays connected to cron.database_name,
+# so that must be a database never used as a template: the maintenance one.
+CRON_DATABASE = "postgres"
+SUITE_SETTINGS = {
+    **EPHEMERAL_SETTINGS,
+    "shared_preload_libraries": "'pg_stat_statements,pg_cron'",
+    "cron.database_name": f"'{CRON_DATABASE}'",
+}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Without pg_cron the server would not start: say what to install instead."""
+    try:
+        missing = " ".join(server_extensions.missing_packages())
+    except ClusterError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if missing:
+        raise pytest.UsageError(
+            f"the test suite needs {missing} (apt-get install {missing}; "
+            "scripts/test does it when run as root)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +56,7 @@ def pg_server() -> Iterator[NoopExecutor]:
     home = Path(tempfile.mkdtemp(prefix="flavatix-tests-"))
     cluster = Cluster(home, database="postgres")
     try:
-        cluster.start(settings=EPHEMERAL_SETTINGS)
+        cluster.start(settings=SUITE_SETTINGS)
         port = cluster.port()
         assert port is not None
         base = NoopExecutor(

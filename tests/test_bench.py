@@ -60,7 +60,7 @@ def test_bench_small_run_writes_table_json_and_chart(
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The scratch database is at head; the template keeps the baseline for next time.
     bench_url = empty_db_url.rsplit("/", 1)[0] + "/flavatix_bench_3000"
-    assert scalar(bench_url, "SELECT count(*) FROM alembic_version") == 1
+    assert scalar(bench_url, "SELECT count(*) FROM flavatix_migrations.alembic_version") == 1
 
     assert (
         scalar(

@@ -10,6 +10,8 @@ from alembic.script import ScriptDirectory
 from flavatix_db import migrations
 from tests.dbtools import ALEMBIC, PROJECT_ROOT, connect, load_sample, run_alembic, scalar
 
+VERSION_NUM = "SELECT version_num FROM flavatix_migrations.alembic_version"
+
 
 def test_offline_sql_renders_every_revision(empty_db_url: str) -> None:
     result = run_alembic(empty_db_url, "upgrade", "000:head", "--sql")
@@ -20,17 +22,20 @@ def test_offline_sql_renders_every_revision(empty_db_url: str) -> None:
     assert "CREATE INDEX CONCURRENTLY" in sql
     # Each revision after 000 stamps the version table in its own transaction.
     later = len(list(ScriptDirectory.from_config(migrations.alembic_config()).walk_revisions())) - 1
-    assert sql.count("UPDATE alembic_version SET version_num=") == later
+    assert sql.count("UPDATE flavatix_migrations.alembic_version SET version_num=") == later
     assert sql.count("\nBEGIN;") >= later
     # Offline mode never touched the database.
     assert scalar(empty_db_url, "SELECT to_regclass('public.alembic_version')") is None
+    assert scalar(empty_db_url, "SELECT to_regnamespace('flavatix_migrations')") is None
 
 
 def test_offline_sql_renders_from_an_empty_database(empty_db_url: str) -> None:
     result = run_alembic(empty_db_url, "upgrade", "head", "--sql")
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE public.flavor_descriptors" in result.stdout
-    assert "INSERT INTO alembic_version" in result.stdout
+    assert "CREATE SCHEMA IF NOT EXISTS flavatix_migrations" in result.stdout
+    assert "CREATE TABLE flavatix_migrations.alembic_version" in result.stdout
+    assert "INSERT INTO flavatix_migrations.alembic_version" in result.stdout
 
 
 def test_offline_downgrade_renders(empty_db_url: str) -> None:
@@ -59,9 +64,7 @@ def test_two_concurrent_upgrades_both_succeed_and_one_applies(baseline_db_url: s
     logs = "".join(err for _, err in outputs)
     assert logs.count("Running upgrade 000 -> 001") == 1, logs
     assert "another migration is running" in logs
-    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == (
-        migrations.head_revision()
-    )
+    assert scalar(baseline_db_url, VERSION_NUM) == (migrations.head_revision())
 
 
 def test_lock_held_elsewhere_makes_the_migration_give_up_then_fail(baseline_db_url: str) -> None:
@@ -85,7 +88,7 @@ def test_lock_held_elsewhere_makes_the_migration_give_up_then_fail(baseline_db_u
     assert "retrying" in result.stderr
     # Two attempts of 0.5 s plus a 1 s pause: it gave up instead of hanging.
     assert elapsed < 60
-    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == "000"
+    assert scalar(baseline_db_url, VERSION_NUM) == "000"
 
 
 def test_lock_released_during_backoff_lets_the_retry_finish(baseline_db_url: str) -> None:
@@ -110,9 +113,7 @@ def test_lock_released_during_backoff_lets_the_retry_finish(baseline_db_url: str
         proc.wait(timeout=300)
     assert proc.returncode == 0, "".join(seen) + rest
     assert any("retrying" in line for line in seen)
-    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == (
-        migrations.head_revision()
-    )
+    assert scalar(baseline_db_url, VERSION_NUM) == (migrations.head_revision())
 
 
 def test_unreachable_database_is_one_clear_line() -> None:
@@ -147,9 +148,7 @@ def test_long_backfill_and_index_builds_outlive_statement_timeout(baseline_db_ur
     load_sample(baseline_db_url, 150_000)
     result = run_alembic(baseline_db_url, "-x", "statement_timeout=300ms", "upgrade", "head")
     assert result.returncode == 0, result.stderr
-    assert scalar(baseline_db_url, "SELECT version_num FROM alembic_version") == (
-        migrations.head_revision()
-    )
+    assert scalar(baseline_db_url, VERSION_NUM) == (migrations.head_revision())
 
 
 def test_alembic_check_finds_no_drift_at_head(head_db_url: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg2
 import pytest
+from alembic.script import ScriptDirectory
 
 from flavatix_db import migrations, partitioning
 from tests.dbtools import (
@@ -533,3 +534,10 @@ def test_models_match_both_states(head_db_url: str, head_plain_db_url: str) -> N
         check = run_alembic(url, "check")
         assert check.returncode == 0, check.stderr
         assert "No new upgrade operations detected." in check.stdout + check.stderr
+
+
+def test_downgrade_restores_the_batch_insert_of_004() -> None:
+    scripts = ScriptDirectory.from_config(migrations.alembic_config())
+    at_004 = scripts.get_revision("004").module
+    at_005 = scripts.get_revision("005").module
+    assert at_005.BATCH_INSERT_004 == at_004.CREATE_BATCH_INSERT

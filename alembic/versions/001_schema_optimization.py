@@ -125,6 +125,54 @@ CREATE TRIGGER zz_flavor_descriptors_normalized_form
     FOR EACH ROW EXECUTE FUNCTION public.flavor_descriptors_set_normalized_form();
 """
 
+# The baseline's row level security policies (Supabase only) call auth.uid()
+# once per row. As a scalar subquery it runs once per statement (an InitPlan),
+# which is Supabase's advice. ALTER POLICY changes only the catalog, under a
+# brief lock; the downgrade puts back the baseline's text.
+# policy -> (table, USING, WITH CHECK), {uid} standing for the caller's id.
+POLICIES: dict[str, tuple[str, str | None, str | None]] = {
+    "flavor_descriptors_select_own": ("flavor_descriptors", "user_id = {uid}", None),
+    "flavor_descriptors_insert_own": ("flavor_descriptors", None, "user_id = {uid}"),
+    "flavor_descriptors_update_own": ("flavor_descriptors", "user_id = {uid}", "user_id = {uid}"),
+    "flavor_descriptors_delete_own": ("flavor_descriptors", "user_id = {uid}", None),
+    "flavor_wheels_select_own_or_universal": (
+        "flavor_wheels",
+        "user_id = {uid} OR (user_id IS NULL AND scope_type = 'universal')",
+        None,
+    ),
+    "flavor_wheels_insert_own": ("flavor_wheels", None, "user_id = {uid}"),
+    "flavor_wheels_update_own": ("flavor_wheels", "user_id = {uid}", "user_id = {uid}"),
+    "flavor_wheels_delete_own": ("flavor_wheels", "user_id = {uid}", None),
+}
+
+
+def alter_policies(uid: str) -> str:
+    """One DO block setting each policy that exists to its text with ``uid``."""
+    steps = []
+    for name, (table, using, check) in POLICIES.items():
+        clauses = "".join(
+            f" {keyword} ({expression.format(uid=uid)})"
+            for keyword, expression in (("USING", using), ("WITH CHECK", check))
+            if expression
+        )
+        steps.append(
+            f"""
+    IF EXISTS (SELECT FROM pg_catalog.pg_policy
+               WHERE polrelid = 'public.{table}'::regclass AND polname = '{name}') THEN
+        ALTER POLICY {name} ON public.{table}{clauses};
+    END IF;"""
+        )
+    return f"""
+DO $$
+BEGIN
+    IF to_regprocedure('auth.uid()') IS NULL THEN
+        RETURN;
+    END IF;{"".join(steps)}
+END;
+$$;
+"""
+
+
 # Columns: adding a nullable column, or one with a constant default, changes
 # only the catalog (no rewrite). Production databases may already carry them.
 # Constraints: the widened lists are added NOT VALID under new names, and the
@@ -411,6 +459,7 @@ def upgrade() -> None:
     op.execute(CREATE_DESCRIPTOR_EXISTS)
     op.execute(ALTER_TABLE)
     op.execute(CREATE_TRIGGER)
+    op.execute(alter_policies("(SELECT auth.uid())"))
     op.execute(CREATE_BACKFILL)
     with ctx.autocommit_block():
         execute_without_timeout("CALL public.flavatix_001_backfill()")
@@ -432,6 +481,7 @@ def downgrade() -> None:
     ctx = op.get_context()
     op.execute(LOCK_TABLE)
     op.execute(REFUSE_NARROWING)
+    op.execute(alter_policies("auth.uid()"))
     op.execute(REVERT_TABLE)
     with ctx.autocommit_block():
         execute_without_timeout(VALIDATE_BASELINE_CHECKS)

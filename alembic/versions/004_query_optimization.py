@@ -266,7 +266,7 @@ DECLARE
     pos bigint;
     reason text;
     norm text;
-    seen text[] := '{}';
+    seen text[] := '{}'::text[];
     added integer;
 BEGIN
     inserted_count := 0;
@@ -522,7 +522,7 @@ BEGIN
         SELECT c.reltuples::bigint INTO n FROM pg_catalog.pg_class c
         WHERE c.oid = 'public.flavor_descriptors'::pg_catalog.regclass;
         IF n < 0 THEN
-            SELECT coalesce(sum(w.total_descriptors), 0) INTO n
+            SELECT coalesce(sum(w.total_descriptors), 0)::bigint INTO n
             FROM public.mv_wheel_generation_stats w;
         END IF;
         RETURN n;
@@ -582,16 +582,37 @@ VALUES
      'mv_wheel_generation_stats', 'Table-wide counts come from planner statistics.')
 ON CONFLICT (query_type) DO NOTHING;
 
+-- Read-only for the application: signed-in users and service_role may read
+-- the hints (they name functions and indexes, no user data), anon (not signed
+-- in) has no use for them, and only the owner (migrations) writes them. Row
+-- level security with a read-only policy keeps it so even if a write privilege
+-- is granted later; the owner, who fills the table, is not bound by it.
+-- Enabling it again is a no-op, so a re-run is safe.
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.query_performance_hints ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON public.query_performance_hints FROM PUBLIC;
-GRANT SELECT ON public.query_performance_hints TO PUBLIC;
 DO $$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_policy
+                   WHERE polrelid = 'public.query_performance_hints'::regclass
+                     AND polname = 'query_performance_hints_read') THEN
+        CREATE POLICY query_performance_hints_read ON public.query_performance_hints
+            FOR SELECT USING (true);
+    END IF;
+    -- Not Supabase (no auth schema, roles are per cluster): readable by all.
+    IF to_regprocedure('auth.uid()') IS NULL
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
+        GRANT SELECT ON public.query_performance_hints TO PUBLIC;
+        RETURN;
+    END IF;
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
         IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER '
-                           'ON public.query_performance_hints FROM %I', r);
+            EXECUTE format('REVOKE ALL ON public.query_performance_hints FROM %I', r);
+            IF r <> 'anon' THEN
+                EXECUTE format('GRANT SELECT ON public.query_performance_hints TO %I', r);
+            END IF;
         END IF;
     END LOOP;
 END;

@@ -160,8 +160,6 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = ''
 AS $$
-DECLARE
-    attempt integer;
 BEGIN
     IF p_mode NOT IN ('SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE') THEN
         RAISE EXCEPTION 'lock_tables: unexpected lock mode %', p_mode USING ERRCODE = '22023';
@@ -204,7 +202,7 @@ DECLARE
     hi timestamptz := (p_month + interval '1 month')::timestamp AT TIME ZONE 'UTC';
     existing regclass := pg_catalog.to_regclass(format('flavatix_partitions.%I', name));
     dflt regclass;
-    moved bigint := 0;
+    moved bigint := 0::bigint;
 BEGIN
     IF existing IS NOT NULL THEN
         IF EXISTS (SELECT FROM pg_catalog.pg_inherits
@@ -405,7 +403,7 @@ BEGIN
     EXECUTE format('CREATE TABLE flavatix_partitions.flavor_descriptors (LIKE %s INCLUDING '
                    'DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS) '
                    'PARTITION BY RANGE (created_at)', p_like);
-    parent := 'flavatix_partitions.flavor_descriptors'::regclass;
+    parent := pg_catalog.to_regclass('flavatix_partitions.flavor_descriptors');
     ALTER TABLE flavatix_partitions.flavor_descriptors
         ADD CONSTRAINT flavor_descriptors_pkey PRIMARY KEY (id, created_at);
     FOR r IN SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def
@@ -470,7 +468,7 @@ DECLARE
 BEGIN
     EXECUTE format('CREATE TABLE flavatix_unpartitioned.flavor_descriptors (LIKE %s INCLUDING '
                    'DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)', p_like);
-    plain := 'flavatix_unpartitioned.flavor_descriptors'::regclass;
+    plain := pg_catalog.to_regclass('flavatix_unpartitioned.flavor_descriptors');
     ALTER TABLE flavatix_unpartitioned.flavor_descriptors ALTER COLUMN created_at DROP NOT NULL;
     FOR ddl IN SELECT jsonb_array_elements_text(plain_unique_ddl)
                FROM flavatix_partitions.migration_state LOOP
@@ -571,7 +569,7 @@ $$;
 -- definition is printed with public names unqualified and run with the
 -- incoming schema first on the search path, so it reads the incoming table
 -- and the replacements built before it.
-CREATE OR REPLACE FUNCTION flavatix_partitions.build_view(p_view name, p_schema name)
+CREATE OR REPLACE FUNCTION flavatix_partitions.build_view(p_view text, p_schema text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = ''
@@ -625,7 +623,7 @@ $$;
 -- tables in one statement, so both are read in the same snapshot.
 CREATE OR REPLACE FUNCTION flavatix_partitions.compare(p_live regclass, p_incoming regclass)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE plpgsql STABLE
 SET search_path = ''
 AS $$
 DECLARE
@@ -655,10 +653,10 @@ SET search_path = ''
 AS $$
 DECLARE
     live regclass := 'public.flavor_descriptors'::regclass;
-    out_schema name := CASE flavatix_partitions.live_kind()
+    out_schema text := CASE flavatix_partitions.live_kind()
                             WHEN 'partitioned' THEN 'flavatix_partitions'
                             ELSE 'flavatix_unpartitioned' END;
-    in_schema name := (SELECT relnamespace::regnamespace::name FROM pg_catalog.pg_class
+    in_schema text := (SELECT relnamespace::regnamespace::text FROM pg_catalog.pg_class
                        WHERE oid = p_incoming);
     v record;
     r record;
@@ -745,8 +743,6 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = ''
 AS $$
-DECLARE
-    attempt integer;
 BEGIN
     FOR attempt IN 1 .. p_attempts LOOP
         BEGIN
@@ -785,7 +781,7 @@ DECLARE
     st flavatix_partitions.migration_state;
     live regclass := 'public.flavor_descriptors'::regclass;
     incoming regclass;
-    in_schema name := CASE p_target WHEN 'partitioned' THEN 'flavatix_partitions'
+    in_schema text := CASE p_target WHEN 'partitioned' THEN 'flavatix_partitions'
                                     ELSE 'flavatix_unpartitioned' END;
     cols text := flavatix_partitions.columns('public.flavor_descriptors'::regclass);
     v record;
@@ -1087,11 +1083,11 @@ $$;
 
 -- A partition's month, from its bound; NULL for the default partition.
 CREATE OR REPLACE FUNCTION flavatix_partitions.months(p_parent regclass)
-RETURNS TABLE (partition_name name, range_start timestamptz, range_end timestamptz)
+RETURNS TABLE (partition_name text, range_start timestamptz, range_end timestamptz)
 LANGUAGE sql STABLE
 SET search_path = ''
 AS $$
-    SELECT c.relname,
+    SELECT c.relname::text,
            (regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
                          'FROM \(''([^'']+)''\)'))[1]::timestamptz,
            (regexp_match(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
@@ -1235,12 +1231,12 @@ SET search_path = ''
 AS $$
 DECLARE
     parent regclass := public.flavatix_partitioned_table('run_partition_maintenance');
-    dflt name := (SELECT partition_name FROM flavatix_partitions.months(parent)
+    dflt text := (SELECT partition_name FROM flavatix_partitions.months(parent)
                   WHERE range_start IS NULL);
     created integer;
     m date;
-    moved text[] := '{}';
-    left_over bigint := 0;
+    moved text[] := '{}'::text[];
+    left_over bigint;
 BEGIN
     created := public.ensure_future_partitions(3);
     IF dflt IS NOT NULL THEN
@@ -1256,7 +1252,7 @@ BEGIN
                                                     'none')));
     RETURN jsonb_build_object('partitions_created', created,
                               'partitions_filled_from_default', to_jsonb(moved),
-                              'rows_in_default', left_over);
+                              'rows_in_default', coalesce(left_over, 0));
 END;
 $$;
 
@@ -1340,7 +1336,7 @@ DECLARE
     pos bigint;
     reason text;
     norm text;
-    seen text[] := '{}';
+    seen text[] := '{}'::text[];
     added integer;
 BEGIN
     inserted_count := 0;
