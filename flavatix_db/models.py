@@ -203,6 +203,11 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "mv_refresh_log",  # 003: when refresh_descriptor_views() last ran
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
             "query_performance_hints",  # 004: documentation rows
+            "performance_thresholds",  # 006: limits the alert check reads
+            "performance_snapshots",  # 006: counters per snapshot
+            "performance_snapshot_statements",  # 006: statement counters per snapshot
+            "performance_alerts",  # 006: raised and resolved alerts
+            "performance_baselines",  # 006: targets per kind of query
         }
     ),
     "index": frozenset(
