@@ -135,8 +135,9 @@ CREATE TABLE IF NOT EXISTS public.performance_snapshots (
 COMMENT ON TABLE public.performance_snapshots IS
     'Database-wide counters taken by capture_performance_snapshot().';
 
--- Statement counters per snapshot: alerts look at the difference since the
--- newest snapshot, so a condition can clear.
+-- Statement counters, stored by a snapshot only when they changed since the
+-- statement's previous row: alerts look at the difference from that row, so a
+-- condition can clear, and a quiet statement costs no row per snapshot.
 CREATE TABLE IF NOT EXISTS public.performance_snapshot_statements (
     snapshot_id bigint NOT NULL
         REFERENCES public.performance_snapshots (id) ON DELETE CASCADE,
@@ -148,10 +149,13 @@ CREATE TABLE IF NOT EXISTS public.performance_snapshot_statements (
     rows bigint NOT NULL,
     shared_blks_hit bigint NOT NULL,
     shared_blks_read bigint NOT NULL,
-    PRIMARY KEY (snapshot_id, userid, queryid, toplevel)
+    PRIMARY KEY (userid, queryid, toplevel, snapshot_id)
 );
 COMMENT ON TABLE public.performance_snapshot_statements IS
-    'pg_stat_statements counters of this database at each snapshot.';
+    'pg_stat_statements counters of this database, per snapshot, of statements that changed.';
+-- squawk-ignore require-concurrent-index-creation
+CREATE INDEX IF NOT EXISTS ix_performance_snapshot_statements_snapshot
+    ON public.performance_snapshot_statements (snapshot_id);
 
 CREATE TABLE IF NOT EXISTS public.performance_alerts (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -727,6 +731,11 @@ BEGIN
     SELECT new_id, s.userid, s.queryid, s.toplevel, s.calls, s.total_exec_ms, s.rows,
            s.shared_blks_hit, s.shared_blks_read
     FROM public.flavatix_statement_stats() s
+    LEFT JOIN LATERAL (SELECT p.calls FROM public.performance_snapshot_statements p
+                       WHERE p.userid = s.userid AND p.queryid = s.queryid
+                         AND p.toplevel = s.toplevel
+                       ORDER BY p.snapshot_id DESC LIMIT 1) last ON true
+    WHERE last.calls IS DISTINCT FROM s.calls
     ON CONFLICT DO NOTHING;
     RETURN new_id;
 END;
@@ -749,17 +758,20 @@ BEGIN
     SELECT jsonb_object_agg(x.name, x.value) INTO t FROM public.performance_thresholds x;
     SELECT * INTO prev FROM public.performance_snapshots x
     ORDER BY x.captured_at DESC, x.id DESC LIMIT 1;
-    SELECT x.id INTO prev_statements FROM public.performance_snapshots x
-    WHERE x.statements_available ORDER BY x.captured_at DESC, x.id DESC LIMIT 1;
+    SELECT max(x.id) INTO prev_statements FROM public.performance_snapshots x
+    WHERE x.statements_available;
 
     -- Slow statements (silent when pg_stat_statements is unavailable).
     RETURN QUERY
     WITH cur AS (
+        -- The statement's counters as of the newest snapshot: its latest row up to it.
         SELECT s.*, p.calls AS prev_calls, p.total_exec_ms AS prev_total
         FROM public.flavatix_statement_stats() s
-        LEFT JOIN public.performance_snapshot_statements p
-               ON p.snapshot_id = prev_statements AND p.userid = s.userid
-              AND p.queryid = s.queryid AND p.toplevel = s.toplevel
+        LEFT JOIN LATERAL (SELECT x.calls, x.total_exec_ms
+                           FROM public.performance_snapshot_statements x
+                           WHERE x.userid = s.userid AND x.queryid = s.queryid
+                             AND x.toplevel = s.toplevel AND x.snapshot_id <= prev_statements
+                           ORDER BY x.snapshot_id DESC LIMIT 1) p ON true
     ), delta AS (
         SELECT c.*,
                CASE WHEN c.prev_calls IS NULL OR c.prev_calls > c.calls THEN c.calls
