@@ -223,6 +223,7 @@ def test_views_describe_the_database(head_db_url: str) -> None:
     assert usage["probe_v"] == ("UNUSED", None, False)
     duplicates = query(url, "SELECT index_name, covered_by, kind FROM public.v_duplicate_indexes")
     assert ("probe_v_again", "probe_v", "identical") in duplicates
+    assert len({r[0] for r in duplicates}) == len(duplicates)  # one row per redundant index
     # The baseline's (user_id) index leads the (user_id, descriptor_type, created_at) one.
     assert ("idx_flavor_descriptors_user_id", "prefix") in {(r[0], r[2]) for r in duplicates}
     assert eventually(
@@ -319,7 +320,7 @@ def test_session_idle_in_transaction_fires_and_clears(head_db_url: str) -> None:
     with connect(url, autocommit=False) as idle:
         with idle.cursor() as cur:
             cur.execute("SELECT 1")
-        time.sleep(1.5)
+        time.sleep(2)
         assert check(url) == 1
         (severity, details), *others = open_alerts(url, "idle_in_transaction").values()
         assert not others
@@ -380,11 +381,18 @@ def test_blocking_lock_fires_and_clears(head_db_url: str) -> None:
 def test_long_running_statement_fires_and_clears(head_db_url: str) -> None:
     url = head_db_url
     set_threshold(url, "long_query_seconds", 1)
-    sleeper = in_background(url, "SELECT pg_sleep(3)")
+    sleeper = in_background(url, "SELECT pg_sleep(5)")
+    assert eventually(
+        lambda: scalar(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s",
+            ("%pg_sleep(5)",),
+        )
+    )
     time.sleep(1.5)
     assert check(url) == 1
     (_, details), *others = open_alerts(url, "long_running_query").values()
-    assert not others and "pg_sleep(3)" in details["query"]
+    assert not others and "pg_sleep(5)" in details["query"]
     dashboard = scalar(url, "SELECT public.get_monitoring_dashboard()")
     assert [q["threshold_seconds"] for q in dashboard["long_running_queries"]] == [1]
     sleeper.join(timeout=10)
@@ -711,6 +719,19 @@ def test_upgrade_and_downgrade_on_a_populated_database(baseline_db_url: str) -> 
     before_catalog = catalog_snapshot(url)
     before_rows = descriptors_checksum(url)
     migrations.upgrade(url, "006")
+    # The DDL that created the functions is no call of them; a PostgREST-style call is.
+    assert scalar(url, "SELECT sum(calls) FROM public.v_baseline_comparison") == 0
+    user = scalar(url, "SELECT user_id FROM public.flavor_descriptors LIMIT 1")
+    execute(
+        url,
+        'WITH pgrst_source AS (SELECT "public"."get_descriptors_paginated"("p_user_id" := %s)) '
+        "SELECT count(*) FROM pgrst_source",
+        (user,),
+    )
+    assert dict(query(url, "SELECT query_type, calls FROM public.v_baseline_comparison")) == {
+        **{kind: 0 for kind in TARGETS},
+        "descriptor_page": 1,
+    }
     capture(url)
     set_threshold(url, "connections_warning_ratio", 0.001)
     assert check(url) == 1

@@ -530,7 +530,8 @@ COMMENT ON VIEW public.v_invalid_indexes IS
 -- lead another index of the same kind and predicate is covered by it; of two
 -- identical ones the non-unique, else the younger, is reported.
 CREATE OR REPLACE VIEW public.v_duplicate_indexes AS
-SELECT n.nspname AS schema_name,
+SELECT DISTINCT ON (a.indexrelid)
+       n.nspname AS schema_name,
        t.relname AS table_name,
        ac.relname AS index_name,
        bc.relname AS covered_by,
@@ -558,7 +559,9 @@ WHERE n.nspname NOT IN ('pg_catalog', 'pg_toast', 'information_schema')
   AND CASE WHEN a.indkey::text = b.indkey::text
            THEN a.indisunique < b.indisunique
                 OR (a.indisunique = b.indisunique AND a.indexrelid > b.indexrelid)
-           ELSE NOT a.indisunique END;
+           ELSE NOT a.indisunique END
+-- One row per redundant index: an identical twin first, else the narrowest cover.
+ORDER BY a.indexrelid, a.indkey::text = b.indkey::text DESC, b.indnatts, bc.relname;
 COMMENT ON VIEW public.v_duplicate_indexes IS
     'Indexes another index makes redundant: writes pay for them, no query needs them.';
 
@@ -636,11 +639,13 @@ COMMENT ON VIEW public.v_summary_age IS
     'Age of each summary refresh_descriptor_views() keeps, and whether it is stale.';
 
 -- Measurements of the functions behind each kind of query, beside both
--- targets. pg_stat_statements keeps no percentiles: p95 is estimated as mean
+-- targets. Only queries count (SELECT or WITH, as PostgREST sends them with
+-- quoted names), not the DDL that created the functions. pg_stat_statements keeps no percentiles: p95 is estimated as mean
 -- + 1.645 standard deviations (pooled over the call shapes), at most the max.
 CREATE OR REPLACE VIEW public.v_baseline_comparison AS
 WITH statements AS MATERIALIZED (
-    SELECT s.* FROM public.flavatix_statement_stats() s WHERE s.toplevel
+    SELECT s.* FROM public.flavatix_statement_stats() s
+    WHERE s.toplevel AND s.query ~* '^\\s*(select|with)\\M'
 ), measured AS (
     SELECT b.query_type,
            sum(s.calls) AS calls,
@@ -650,7 +655,7 @@ WITH statements AS MATERIALIZED (
            max(s.max_exec_ms) AS max_ms
     FROM public.performance_baselines b
     JOIN statements s
-      ON s.query ~* ('\\m(' || array_to_string(b.functions, '|') || ')\\s*\\(')
+      ON s.query ~* ('\\m(' || array_to_string(b.functions, '|') || ')"?\\s*\\(')
     GROUP BY b.query_type
 )
 SELECT b.query_type,
