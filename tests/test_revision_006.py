@@ -750,6 +750,39 @@ def test_upgrade_and_downgrade_on_a_populated_database(baseline_db_url: str) -> 
     assert descriptors_checksum(url) == before_rows
 
 
+def test_a_role_that_may_not_create_the_extension_still_gets_the_rest(
+    baseline_db_url: str,
+) -> None:
+    url = baseline_db_url
+    migrations.upgrade(url, "004")
+    execute(
+        url,
+        """
+        DO $$
+        BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fx_plain_migrator') THEN
+                CREATE ROLE fx_plain_migrator LOGIN;
+            END IF;
+        END;
+        $$;
+        GRANT CREATE ON SCHEMA public TO fx_plain_migrator;
+        GRANT ALL ON public.alembic_version TO fx_plain_migrator;
+        -- What 003 made, as if the same role had run it.
+        GRANT SELECT ON public.mv_refresh_log, public.mv_refresh_changes TO fx_plain_migrator;
+        """,
+    )
+    plain = url.replace("postgresql://postgres@", "postgresql://fx_plain_migrator@")
+    assert plain != url
+    migrations.upgrade(plain, "head")
+    assert (
+        scalar(url, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == 0
+    )
+    assert scalar(plain, "SELECT public.capture_performance_snapshot()") == 1
+    assert scalar(plain, "SELECT public.check_performance_alerts()") == 0
+    statements = scalar(plain, "SELECT public.get_monitoring_dashboard() -> 'statement_statistics'")
+    assert statements["available"] is False and "not installed" in statements["reason"]
+
+
 def test_supabase_extension_schema_and_linter(supabase_head_db_url: str) -> None:
     url = supabase_head_db_url
     assert (

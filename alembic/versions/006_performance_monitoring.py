@@ -9,8 +9,9 @@ pg_stat_statements is created in schema "extensions" where it exists
 trusted extension, so a role without the right gets a notice instead of an
 error. Whether its statistics can be read is decided when they are read: the
 extension must exist and the server must preload the library, which shows as
-the setting pg_stat_statements.max being defined (readable without superuser
-rights). When either is missing the statement views return no rows, the
+the setting pg_stat_statements.max being defined as an integer (readable
+without superuser rights; without the library a value in the configuration is
+only a text placeholder). When either is missing the statement views return no rows, the
 dashboard says which is missing, and the statement alerts stay silent. Its
 rows are read through to_jsonb(), so the column names of PostgreSQL 13-17
 (total_exec_time, later shared_blk_read_time) all work.
@@ -34,8 +35,8 @@ admits no row, so only their owner and roles that bypass row level security
 
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
 # and never import flavatix_db. The previous release's code keeps serving users
-# while this runs: this revision only adds objects and takes no lock on the
-# application's tables.
+# while this runs: this revision only adds objects and takes no lock that
+# would make the application's queries wait.
 from collections.abc import Sequence
 
 from alembic import op
@@ -640,8 +641,9 @@ COMMENT ON VIEW public.v_summary_age IS
 
 -- Measurements of the functions behind each kind of query, beside both
 -- targets. Only queries count (SELECT or WITH, as PostgREST sends them with
--- quoted names), not the DDL that created the functions. pg_stat_statements keeps no percentiles: p95 is estimated as mean
--- + 1.645 standard deviations (pooled over the call shapes), at most the max.
+-- quoted names), not the DDL that created the functions. pg_stat_statements
+-- keeps no percentiles: p95 is estimated as mean + 1.645 standard deviations
+-- (pooled over the call shapes), at most the slowest call.
 CREATE OR REPLACE VIEW public.v_baseline_comparison AS
 WITH statements AS MATERIALIZED (
     SELECT s.* FROM public.flavatix_statement_stats() s
