@@ -344,8 +344,10 @@ BEGIN
           WHERE i.inhparent = parent) x
     CROSS JOIN LATERAL (SELECT x.m[1]::timestamptz AS lo, x.m[2]::timestamptz AS hi) b
     WHERE x.m IS NOT NULL;
-    -- Whole months after the current one that have a partition, up to the furthest bound.
-    months_ahead := (extract(year FROM covered_until) * 12 + extract(month FROM covered_until))
+    -- Whole months after the current one that have a partition, up to the furthest
+    -- bound; a day's slack absorbs the session's time zone offset from the bounds'.
+    months_ahead := (extract(year FROM covered_until + interval '1 day') * 12
+                     + extract(month FROM covered_until + interval '1 day'))
                     - (extract(year FROM now()) * 12 + extract(month FROM now())) - 1;
     RETURN NEXT;
 END;
