@@ -505,6 +505,9 @@ def test_partitions_are_read_from_the_catalog_whatever_the_table_is(head_db_url:
     assert status == [(True, 2, "public.flavor_descriptors_default", 1, True, 0)]
     assert check(url) == 2
     assert open_alerts(url, "partition_coverage")["public.flavor_descriptors"][0] == "WARNING"
+    partitions = scalar(url, "SELECT public.get_monitoring_dashboard() -> 'partitions'")
+    assert (partitions["is_partitioned"], partitions["default_partition_rows"]) == (True, 1)
+    assert (partitions["months_ahead"], partitions["min_months_ahead"]) == (0, 1)
     assert open_alerts(url, "default_partition_rows")["public.flavor_descriptors_default"]
     # Maintenance: next month's partition, with the misplaced row moved into it.
     execute(
