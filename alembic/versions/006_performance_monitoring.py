@@ -1219,6 +1219,18 @@ END;
 $$;
 """
 
+COMMENT_FUNCTIONS = """
+COMMENT ON FUNCTION public.capture_performance_snapshot() IS
+    'Records database and statement counters; returns the new snapshot''s id.';
+COMMENT ON FUNCTION public.check_performance_alerts() IS
+    'Raises an alert per condition that holds now, resolves cleared ones; returns how many '
+    'it raised. Thresholds: performance_thresholds. Run before capture_performance_snapshot().';
+COMMENT ON FUNCTION public.get_monitoring_dashboard() IS
+    'Measurements beside their thresholds and targets, open alerts, as one jsonb document.';
+COMMENT ON FUNCTION public.cleanup_monitoring_data(integer) IS
+    'Deletes snapshots and resolved alerts older than p_retention_days days.';
+"""
+
 FUNCTIONS = (
     "flavatix_statement_stats_unavailable()",
     "flavatix_statement_stats()",
@@ -1308,6 +1320,7 @@ def upgrade() -> None:
     op.execute(CREATE_CONDITIONS)
     op.execute(CREATE_CHECK)
     op.execute(CREATE_DASHBOARD)
+    op.execute(COMMENT_FUNCTIONS)
     op.execute(close_to_api_roles())
 
 
