@@ -770,7 +770,9 @@ BEGIN
     SELECT max(x.id) INTO prev_statements FROM public.performance_snapshots x
     WHERE x.statements_available;
 
-    -- Slow statements (silent when pg_stat_statements is unavailable).
+    -- Slow statements (silent when pg_stat_statements is unavailable). Only
+    -- top-level ones: a call's time includes the statements inside it, which
+    -- v_slow_queries lists for drilling down.
     RETURN QUERY
     WITH cur AS (
         -- The statement's counters as of the newest snapshot: its latest row up to it.
@@ -804,7 +806,7 @@ BEGIN
                               'threshold_min_calls', t -> 'slow_query_min_calls',
                               'query', left(d.query, 1000))
     FROM delta d
-    WHERE d.d_calls > 0
+    WHERE d.toplevel AND d.d_calls > 0
       AND d.d_calls >= (t ->> 'slow_query_min_calls')::numeric
       AND d.d_total / d.d_calls >= (t ->> 'slow_query_mean_ms')::numeric;
 
