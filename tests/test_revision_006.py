@@ -30,6 +30,8 @@ from tests.dbtools import (
 )
 from tests.handbuilt import USER_A, call_as, load_handbuilt, sqlstate_of
 
+# The revision 006 follows (its down_revision).
+PARENT = "004"
 VIEWS = (
     "v_query_performance",
     "v_slow_queries",
@@ -718,7 +720,7 @@ def test_server_without_the_library_preloaded(unloaded_server_url: str) -> None:
 def test_upgrade_and_downgrade_on_a_populated_database(baseline_db_url: str) -> None:
     url = baseline_db_url
     load_sample(url, 500)
-    migrations.upgrade(url, "004")
+    migrations.upgrade(url, PARENT)
     before_catalog = catalog_snapshot(url)
     before_rows = descriptors_checksum(url)
     migrations.upgrade(url, "006")
@@ -739,14 +741,14 @@ def test_upgrade_and_downgrade_on_a_populated_database(baseline_db_url: str) -> 
     set_threshold(url, "connections_warning_ratio", 0.001)
     assert check(url) == 1
     assert descriptors_checksum(url) == before_rows
-    migrations.downgrade(url, "004")
+    migrations.downgrade(url, PARENT)
     assert descriptors_checksum(url) == before_rows
     assert catalog_snapshot(url) == before_catalog  # pg_stat_statements went with it
     # Again, with the extension already there: the downgrade keeps what it did not create.
     execute(url, "CREATE EXTENSION pg_stat_statements")
     migrations.upgrade(url, "006")
     assert scalar(url, "SELECT public.capture_performance_snapshot()") == 1
-    migrations.downgrade(url, "004")
+    migrations.downgrade(url, PARENT)
     assert column(url, "SELECT extname FROM pg_extension WHERE extname = 'pg_stat_statements'") == [
         "pg_stat_statements"
     ]
@@ -757,7 +759,7 @@ def test_a_role_that_may_not_create_the_extension_still_gets_the_rest(
     baseline_db_url: str,
 ) -> None:
     url = baseline_db_url
-    migrations.upgrade(url, "004")
+    migrations.upgrade(url, PARENT)
     execute(
         url,
         """
