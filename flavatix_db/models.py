@@ -204,6 +204,11 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
             "query_performance_hints",  # 004: documentation rows
             "partition_maintenance_log",  # 005: what the partition helpers did
+            "performance_thresholds",  # 006: limits the alert check reads
+            "performance_snapshots",  # 006: counters per snapshot
+            "performance_snapshot_statements",  # 006: statement counters per snapshot
+            "performance_alerts",  # 006: raised and resolved alerts
+            "performance_baselines",  # 006: targets per kind of query
         }
     ),
     "index": frozenset(

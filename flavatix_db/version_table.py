@@ -18,7 +18,15 @@ LEGACY_SCHEMA = "public"
 # in public is moved, stamp included; if both exist (an old checkout ran after
 # the move), the schema's own table wins and the other is reported.
 PREPARE: tuple[str, ...] = (
-    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    # Checked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database
+    # even when the schema is there, which a migrating role may lack.
+    f"""DO $$
+BEGIN
+    IF to_regnamespace('{SCHEMA}') IS NULL THEN
+        CREATE SCHEMA {SCHEMA};
+    END IF;
+END;
+$$""",
     f"REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC",
     f"""DO $$
 DECLARE
