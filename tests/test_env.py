@@ -33,7 +33,7 @@ def test_offline_sql_renders_from_an_empty_database(empty_db_url: str) -> None:
     result = run_alembic(empty_db_url, "upgrade", "head", "--sql")
     assert result.returncode == 0, result.stderr
     assert "CREATE TABLE public.flavor_descriptors" in result.stdout
-    assert "CREATE SCHEMA IF NOT EXISTS flavatix_migrations" in result.stdout
+    assert "CREATE SCHEMA flavatix_migrations" in result.stdout
     assert "CREATE TABLE flavatix_migrations.alembic_version" in result.stdout
     assert "INSERT INTO flavatix_migrations.alembic_version" in result.stdout
 
