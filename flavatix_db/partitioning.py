@@ -60,6 +60,21 @@ def _step(cur: psycopg2.extensions.cursor, batch_size: int, dry_run: bool) -> St
     return Step(str(row[0]), str(row[1]), int(row[2]), int(row[3]), bool(row[4]))
 
 
+# A copy batch holds its rows FOR SHARE until it commits: a writer of one of
+# them waits that long. Batches are sized to take about this long.
+BATCH_SECONDS = 0.4
+SMALLEST_BATCH = 200
+
+
+def _next_batch(batch: int, largest: int, seconds: float) -> int:
+    """Halve a batch that held its rows too long; grow one that was quick, up to ``largest``."""
+    if seconds > BATCH_SECONDS:
+        return max(SMALLEST_BATCH, batch // 2)
+    if seconds < BATCH_SECONDS / 3:
+        return min(largest, batch * 2)
+    return batch
+
+
 def migrate(
     url: str,
     batch_size: int = 10_000,
@@ -68,16 +83,22 @@ def migrate(
     on_step: Callable[[Step], None] | None = None,
     busy_retries: int = 5,
 ) -> Step:
-    """Run steps until the partitioned table is live (or, dry, say what comes next)."""
+    """Run steps until the partitioned table is live (or, dry, say what comes next).
+
+    ``batch_size`` is the largest copy batch; batches shrink so that each one
+    holds its rows for well under a second, whatever the machine's load.
+    """
     conn = _connect(url)
     try:
         with conn.cursor() as cur:
             # Copy batches and view builds are long by nature; they block nobody.
             cur.execute("SET statement_timeout = 0")
             busy = 0
+            batch = batch_size
             while True:
+                started = time.monotonic()
                 try:
-                    step = _step(cur, batch_size, dry_run)
+                    step = _step(cur, batch, dry_run)
                 except psycopg2.Error as exc:
                     if exc.pgcode == LOCK_NOT_AVAILABLE and busy < busy_retries:
                         busy += 1
@@ -85,6 +106,8 @@ def migrate(
                         continue
                     raise _explain(exc) from None
                 busy = 0
+                if step.step == "copy":
+                    batch = _next_batch(batch, batch_size, time.monotonic() - started)
                 if on_step is not None:
                     on_step(step)
                 if dry_run or step.done:
