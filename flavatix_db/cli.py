@@ -300,6 +300,83 @@ def _status(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    """The plan's scheduled jobs, once or each at its cadence."""
+    import json
+    import logging
+    import signal
+
+    from flavatix_db import maintenance
+
+    # One line per job on stderr; stdout stays for --json.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    maintenance.log.handlers[:] = [handler]
+    maintenance.log.setLevel(logging.INFO)
+    maintenance.log.propagate = False
+    url = libpq(database_url.resolve(args.url))
+    if args.loop:
+        stop = {"now": False}
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+        failures = maintenance.run_loop(url, should_stop=lambda: stop["now"])
+        return 1 if failures else 0
+    runs = maintenance.run_once(url, args.job or maintenance.JOB_NAMES)
+    if args.json:
+        print(json.dumps(maintenance.as_json(runs), indent=2))
+    return 1 if any(run.outcome == "failed" for run in runs) else 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """The same jobs in pg_cron, named flavatix-<job>."""
+    import json
+    from dataclasses import asdict
+
+    from flavatix_db import schedule
+
+    url = libpq(database_url.resolve(args.url))
+    try:
+        if args.action == "remove":
+            print(f"removed {schedule.remove(url)} flavatix jobs from pg_cron")
+            return 0
+        jobs = schedule.install(url) if args.action == "install" else schedule.listing(url)
+    except schedule.ScheduleError as exc:
+        print(f"flavatix-db: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([asdict(job) for job in jobs], indent=2))
+    else:
+        for job in jobs:
+            state = "" if job.active else " (inactive)"
+            print(f"{job.name:<20} {job.schedule:<13} {job.database:<14} {job.command}{state}")
+        if not jobs:
+            print("no flavatix jobs in pg_cron (flavatix-db schedule install)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from flavatix_db import status
+
+    report = status.collect(libpq(database_url.resolve(args.url)))
+    print(json.dumps(report, indent=2) if args.json else status.render(report))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import json
+
+    from flavatix_db import status
+
+    try:
+        board = status.dashboard(libpq(database_url.resolve(args.url)))
+    except RuntimeError as exc:
+        print(f"flavatix-db: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(board, indent=2) if args.json else status.render_dashboard(board))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flavatix-db",
@@ -366,6 +443,36 @@ def build_parser() -> argparse.ArgumentParser:
     months.add_argument("--months", default="36,72,144", help="monthly partition counts")
     months.add_argument("--reps", type=int, default=200)
     months.set_defaults(handler=cmd_bench_months)
+
+    maintain = sub.add_parser(
+        "maintain", help="run the plan's scheduled jobs (snapshot, alerts, refresh, ...)"
+    )
+    when = maintain.add_mutually_exclusive_group(required=True)
+    when.add_argument("--once", action="store_true", help="every job once, then exit")
+    when.add_argument("--loop", action="store_true", help="each job at its cadence, until stopped")
+    maintain.add_argument(
+        "--job",
+        action="append",
+        choices=["snapshot", "alerts", "refresh", "partitions", "cleanup"],
+        help="only this job (repeatable; with --once)",
+    )
+    maintain.add_argument("--json", action="store_true", help="results as one JSON document")
+    maintain.set_defaults(handler=cmd_maintain)
+
+    sched = sub.add_parser("schedule", help="the same jobs in pg_cron (flavatix-<job>)")
+    sched.add_argument("action", choices=["install", "remove", "list"])
+    sched.add_argument("--json", action="store_true", help="the job list as JSON")
+    sched.set_defaults(handler=cmd_schedule)
+
+    stat = sub.add_parser(
+        "status", help="revision, verification, partitions, summaries, alerts, jobs"
+    )
+    stat.add_argument("--json", action="store_true", help="one JSON document")
+    stat.set_defaults(handler=cmd_status)
+
+    dash = sub.add_parser("dashboard", help="get_monitoring_dashboard(), readable")
+    dash.add_argument("--json", action="store_true", help="the dashboard's JSON as it is")
+    dash.set_defaults(handler=cmd_dashboard)
 
     part = sub.add_parser(
         "partition", help="switch flavor_descriptors to monthly partitions online; housekeeping"
