@@ -151,8 +151,8 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  {name:<11} never run")
         else:
             lines.append(
-                f"  {name:<11} {run['outcome']:<9} {run['started_at']} via {run['via']}"
-                + (f": {run['detail']}" if run.get("detail") else "")
+                f"  {name:<11} {run['outcome']:<9} {str(run['started_at'])[:19].replace('T', ' ')}"
+                f" via {run['via']}" + (f": {run['detail']}" if run.get("detail") else "")
             )
     return "\n".join(lines)
 
