@@ -1315,6 +1315,46 @@ $$;
 """
 
 
+# Where `flavatix-db maintain` records each run of the plan's scheduled jobs
+# (`flavatix-db status` shows the last ones); pg_cron keeps its own record.
+# Not exposed by the API: only the owner and service_role use the schema.
+CREATE_JOB_RUNS = """
+CREATE SCHEMA IF NOT EXISTS flavatix_ops;
+COMMENT ON SCHEMA flavatix_ops IS 'flavatix-db 006: runs of the maintenance jobs';
+REVOKE ALL ON SCHEMA flavatix_ops FROM PUBLIC;
+
+CREATE TABLE IF NOT EXISTS flavatix_ops.job_runs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job text NOT NULL CHECK (job IN ('snapshot', 'alerts', 'refresh', 'partitions', 'cleanup')),
+    started_at timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL,
+    outcome text NOT NULL CHECK (outcome IN ('ok', 'skipped', 'failed')),
+    detail text,
+    error text,
+    runner text NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE flavatix_ops.job_runs IS
+    'One row per run of a maintenance job by flavatix-db maintain';
+CREATE INDEX IF NOT EXISTS ix_job_runs_job_started
+    ON flavatix_ops.job_runs (job, started_at DESC);
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+        GRANT USAGE ON SCHEMA flavatix_ops TO service_role;
+        GRANT SELECT, INSERT, DELETE ON flavatix_ops.job_runs TO service_role;
+    END IF;
+END;
+$$;
+"""
+
+DROP_JOB_RUNS = """
+-- Only the record of past maintenance runs; no descriptor lives here.
+-- squawk-ignore ban-drop-schema
+DROP SCHEMA IF EXISTS flavatix_ops CASCADE;
+"""
+
+
 def upgrade() -> None:
     """Add pg_stat_statements, the monitoring views, tables and functions."""
     op.execute(CREATE_EXTENSION)
@@ -1328,9 +1368,11 @@ def upgrade() -> None:
     op.execute(CREATE_DASHBOARD)
     op.execute(COMMENT_FUNCTIONS)
     op.execute(close_to_api_roles())
+    op.execute(CREATE_JOB_RUNS)
 
 
 def downgrade() -> None:
     """Drop the monitoring objects, and pg_stat_statements if 006 made it and nobody uses it."""
+    op.execute(DROP_JOB_RUNS)
     op.execute(drop_objects())
     op.execute(DROP_EXTENSION_IF_OURS)
