@@ -299,11 +299,20 @@ def test_rollback_all_needs_the_exact_confirmation(
 
 def test_rollback_all(head_plain_db_url: str) -> None:
     url = head_plain_db_url
+    # 001's downgrade keeps ai_extracted while it holds data; so does the function.
+    insert_descriptor(url, ai_extracted=True, created_at="2025-03-01")
+    before = descriptors_checksum(url)
     plan = rows(url, "SELECT * FROM public.rollback_all_migrations()")
     assert scalar(url, VERSION) == OWN
     done = rows(url, "SELECT * FROM public.rollback_all_migrations(false, %s)", [CONFIRMATION])
     assert [a for a, _, _ in done] == [a for a, _, _ in plan]
     assert scalar(url, VERSION) == "000"
+    assert descriptors_checksum(url) == before
+    assert column(
+        url,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'flavor_descriptors' AND column_name = 'ai_extracted'",
+    ) == ["ai_extracted"]
     assert scalar(url, "SELECT to_regclass('public.flavor_descriptors')") is not None
     assert scalar(url, "SELECT to_regproc('public.normalize_descriptor_text')") is None
 
