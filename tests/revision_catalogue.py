@@ -29,6 +29,7 @@ from tests.conftest import PLACEHOLDER_ROW, SUPABASE_LIKE
 from tests.dbtools import PROJECT_ROOT
 
 Key = tuple[str, str]
+REVISION_007 = PROJECT_ROOT / "alembic" / "versions" / "007_rollback_procedures.py"
 # One row keeps 005 from switching the table; on Supabase it needs a user.
 SUPABASE_PLACEHOLDER = """
 WITH u AS (INSERT INTO auth.users (id) VALUES (gen_random_uuid()) RETURNING id)
@@ -128,7 +129,6 @@ BEGIN
 END;
 $$
 """
-REVISION_007 = PROJECT_ROOT / "alembic" / "versions" / "007_rollback_procedures.py"
 BLOCK_START = 'CATALOGUE = """\n'
 
 

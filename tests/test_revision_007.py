@@ -116,6 +116,7 @@ def test_revisions_above_are_refused_without_cascade(head_db_url: str) -> None:
 
 
 def test_partitioned_table_is_refused_with_the_command(head_db_url: str) -> None:
+    history_before = query(head_db_url, HISTORY)
     code, message = error_of(
         head_db_url, "SELECT * FROM public.rollback_005_partitioning_strategy(false)"
     )
@@ -123,6 +124,8 @@ def test_partitioned_table_is_refused_with_the_command(head_db_url: str) -> None
     assert "cannot run inside a function" in message and "alembic downgrade 004" in message
     assert scalar(head_db_url, VERSION) == OWN
     assert scalar(head_db_url, "SELECT to_regproc('public.create_descriptor_partition')")
+    # A refused call changes nothing, its history row included.
+    assert query(head_db_url, HISTORY) == history_before
 
 
 def test_real_rollback_then_upgrade_head(head_plain_db_url: str) -> None:

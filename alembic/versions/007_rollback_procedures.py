@@ -69,7 +69,6 @@ depends_on: str | Sequence[str] | None = None
 SCHEMA = "flavatix_migrations"
 VERSION_TABLE = f"{SCHEMA}.alembic_version"
 NAME_PATTERN = re.compile(r"[0-9]{3}_[a-z0-9_]+")
-API_ROLES = ("anon", "authenticated", "service_role")
 
 # A CALL may be skipped inside a function only when its guard (a boolean SQL
 # expression over this database's state) shows the procedure has nothing to do.
