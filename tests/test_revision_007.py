@@ -108,7 +108,7 @@ def test_dry_run_changes_nothing_and_says_how_each_step_runs(head_db_url: str) -
 def test_revisions_above_are_refused_without_cascade(head_db_url: str) -> None:
     code, message = error_of(head_db_url, f"SELECT * FROM public.{function_of(REVISIONS[0])}()")
     assert code == "55000"
-    assert "are applied above revision" in message
+    assert "beneath revisions still applied" in message
     assert "p_cascade => true" in message and "alembic downgrade" in message
     # The top revision beneath 007 needs no cascade.
     top = rows(head_db_url, f"SELECT * FROM public.{function_of(REVISIONS[-1])}()")
@@ -118,7 +118,7 @@ def test_revisions_above_are_refused_without_cascade(head_db_url: str) -> None:
 def test_partitioned_table_is_refused_with_the_command(head_db_url: str) -> None:
     history_before = query(head_db_url, HISTORY)
     code, message = error_of(
-        head_db_url, "SELECT * FROM public.rollback_005_partitioning_strategy(false)"
+        head_db_url, "SELECT * FROM public.rollback_005_partitioning_strategy(false, true)"
     )
     assert code == "55000"
     assert "cannot run inside a function" in message and "alembic downgrade 004" in message

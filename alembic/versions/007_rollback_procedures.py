@@ -324,7 +324,8 @@ BEGIN
     FROM {SCHEMA}.rollback_revisions r
     WHERE r.position > target.position AND r.position <= top_position AND r.revision <> own;
     IF above IS NOT NULL AND NOT p_cascade THEN
-        RAISE EXCEPTION '%: revisions % are applied above revision %', p_via, above, p_revision
+        RAISE EXCEPTION '%: revision % is applied beneath revisions still applied: %',
+                        p_via, p_revision, above
             USING ERRCODE = '55000',
                   HINT = format('Pass p_cascade => true to roll them back first, from the top, '
                                 'or run `alembic downgrade %s`.', target.parent);
@@ -1089,7 +1090,7 @@ CATALOGUE = """
 007	any	any	constraint	flavatix_migrations.rollback_steps.rollback_steps_pkey	p validated, definition 5f4d44009848105375466913c8c12f09
 007	any	any	constraint	flavatix_migrations.rollback_steps.rollback_steps_revision_fkey	f validated, definition a16da493b51e8f3f1628d8396326ff61
 007	any	any	function	flavatix_migrations.catalogue_objects()	definition b7838a15487f4203df3a4878afe0ad22
-007	any	any	function	flavatix_migrations.run_rollback(text,boolean,boolean,text)	definition cc26c7877a4e22616c8046c44e667e14
+007	any	any	function	flavatix_migrations.run_rollback(text,boolean,boolean,text)	definition 7676ba0703b8395be09649358a6e01c6
 007	any	any	function	public.rollback_001_schema_optimization(boolean,boolean)	definition ece61ddcea0b27df2c5b3ed30d6c881e
 007	any	any	function	public.rollback_002_trigram_fuzzy_search(boolean,boolean)	definition c421447ab28cdd29a951402d39410ebb
 007	any	any	function	public.rollback_003_materialized_views(boolean,boolean)	definition 441f9557c8cb1e4a7f49251035d2123d
