@@ -14,7 +14,9 @@ Every run, online or rendered with --sql, gets the same guard rails:
   revision by revision;
 - the version table in schema flavatix_migrations, which no API role may use
   (flavatix_db.version_table); one that an earlier release left in public is
-  moved there, under the lock, before Alembic reads it.
+  moved there, under the lock, before Alembic reads it;
+- migration_history beside it (flavatix_db.migration_history): a row per
+  revision applied online, and one for a revision that failed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from flavatix_db import database_url, version_table
+from flavatix_db import database_url, migration_history, version_table
 from flavatix_db.models import Base, include_object_for
 
 config = context.config
@@ -92,6 +94,8 @@ def run_migrations_offline() -> None:
         context.execute(f"SET {name} = '{value}'")
     context.execute(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
     for statement in version_table.PREPARE:
+        context.execute(statement)
+    for statement in migration_history.PREPARE:
         context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
@@ -172,8 +176,10 @@ def run_with_lock_retry(connection: Connection) -> None:
     connection.commit()
     destination = str(getattr(config.cmd_opts, "revision", "") or "")
     applied: list[str] = []
+    history = migration_history.Recorder()
     for attempt in range(retries + 1):
         applied.clear()
+        history.restart()
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
@@ -181,17 +187,20 @@ def run_with_lock_retry(connection: Connection) -> None:
             version_table_schema=version_table.SCHEMA,
             include_object=include_object_for(partitioned),
             compare_type=True,
-            on_version_apply=lambda ctx, step, heads, run_args, **kw: applied.append(
-                step.up_revision_id or ""
-            ),
+            on_version_apply=[
+                lambda ctx, step, heads, run_args, **kw: applied.append(step.up_revision_id or ""),
+                history.on_version_apply,
+            ],
         )
         try:
             prepare_version_table(connection)
+            history.prepare(connection, context.script)
             with context.begin_transaction():
                 context.run_migrations()
             return
-        except DBAPIError as exc:
-            if not is_lock_timeout(exc) or attempt == retries:
+        except Exception as exc:
+            history.failed(connection, context.get_context(), exc)
+            if not isinstance(exc, DBAPIError) or not is_lock_timeout(exc) or attempt == retries:
                 raise
             if connection.in_transaction():
                 connection.rollback()
