@@ -1,9 +1,10 @@
 """Crashes: a migration stopped at any point is finished by running the same command again.
 
 Two kinds of stop. Between statements, deterministically: every revision's upgrade
-and downgrade is stopped before its 1st, 2nd, ... statement (an exception raised in
-place of the statement, which rolls back the open transaction as a killed client
-does), then rerun. Inside statements, with SIGKILL sent to the alembic or
+and downgrade is stopped before one of its statements (an exception raised in place
+of the statement, which rolls back the open transaction as a killed client does),
+then rerun; up to ten stopping points per step, spread from the first statement to
+the last. Inside statements, with SIGKILL sent to the alembic or
 flavatix-db process while pg_stat_activity shows it running a chosen statement:
 an index build, 001's backfill, the partition copy.
 """
