@@ -67,6 +67,11 @@ def session_settings() -> dict[str, str]:
     return {
         "lock_timeout": interval("lock_timeout", "3s"),
         "statement_timeout": interval("statement_timeout", "60s"),
+        # A killed deploy's backend would otherwise run its statement to the end
+        # (an index build, a backfill: no timeout) holding the migration lock, and
+        # the rerun would wait for it. The server polls the socket this often and
+        # ends the statement once the client is gone.
+        "client_connection_check_interval": interval("client_connection_check_interval", "2s"),
         "application_name": APPLICATION_NAME,
     }
 

@@ -7,10 +7,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg2
 import psycopg2.extensions
+import sqlalchemy.exc
 from alembic.util import CommandError
 from sqlalchemy.engine import URL
 
@@ -146,8 +147,26 @@ def cmd_seed_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_traffic(command: str, result: Any) -> int:
+    """The migration's duration, each kind of statement's longest wait, the failures."""
+    report = result.traffic
+    print(f"{command}: {result.seconds:.1f} s")
+    kinds = [("INSERT", report.inserts, report.insert_max_ms)]
+    kinds.append(("SELECT", report.selects, report.select_max_ms))
+    if report.updates or report.deletes:
+        kinds.append(("UPDATE", report.updates, report.update_max_ms))
+        kinds.append(("DELETE", report.deletes, report.delete_max_ms))
+    for kind, count, longest in kinds:
+        print(f"concurrent single-row {kind}: {count} ran, longest wait {longest:.0f} ms")
+    print(f"failed statements: {len(report.errors)}")
+    if report.errors:
+        print(f"first failure: {report.errors[0]}")
+        return 1
+    return 0
+
+
 def cmd_upgrade_under_load(args: argparse.Namespace) -> int:
-    """Upgrade while application-like traffic runs; report how long the traffic waited."""
+    """Upgrade (then, if asked, downgrade) while application-like traffic runs."""
     from flavatix_db import traffic
 
     url = libpq(database_url.resolve(args.url))
@@ -159,20 +178,13 @@ def cmd_upgrade_under_load(args: argparse.Namespace) -> int:
         with psycopg2.connect(url) as conn:
             seed_data.load_descriptors(conn, args.rows, seed=args.seed, progress=True)
     result = traffic.upgrade_under_traffic(url, args.target, migrations.upgrade)
-    report = result.traffic
-    print(f"alembic upgrade {args.target}: {result.seconds:.1f} s")
-    print(
-        f"concurrent single-row INSERT: {report.inserts} ran, longest wait "
-        f"{report.insert_max_ms:.0f} ms"
-    )
-    print(
-        f"concurrent single-row SELECT: {report.selects} ran, longest wait "
-        f"{report.select_max_ms:.0f} ms"
-    )
-    if report.errors:
-        print(f"{len(report.errors)} statements failed, first: {report.errors[0]}")
-        return 1
-    return 0
+    status = print_traffic(f"alembic upgrade {args.target}", result)
+    if args.downgrade_to is None:
+        return status
+    # Downgrades carry rows back (005) and drop what was added: the traffic
+    # also updates and deletes, so every kind of write meets them.
+    back = traffic.migrate_under_traffic(url, args.downgrade_to, migrations.downgrade, mixed=True)
+    return print_traffic(f"alembic downgrade {args.downgrade_to}", back) or status
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -377,8 +389,35 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line naming the problem, instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number, zero or more."""
+    return whole_number(text, 0)
+
+
+def positive(text: str) -> int:
+    """A whole number, 1 or more."""
+    return whole_number(text, 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="flavatix-db",
         description="Flavatix database migrations, sample data and benchmark.",
     )
@@ -393,7 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(handler=cmd_db)
 
     demo = sub.add_parser("demo", help="migrate to head and show the result on sample data")
-    demo.add_argument("--rows", type=int, default=20_000, help="sample rows if the table is empty")
+    demo.add_argument(
+        "--rows", type=count, default=20_000, help="sample rows if the table is empty"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     wheel = sub.add_parser("wheel", help="draw a user's flavor wheel as an SVG or PNG sunburst")
@@ -405,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     wheel.set_defaults(handler=cmd_wheel)
 
     seed = sub.add_parser("seed-data", help="load a realistic, deterministic dataset")
-    seed.add_argument("--rows", type=int, required=True)
+    seed.add_argument("--rows", type=positive, required=True)
     seed.add_argument("--seed", type=int, default=42)
     seed.set_defaults(handler=cmd_seed_data)
 
@@ -414,7 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="alembic upgrade while single-row writes and reads run; report their waits",
     )
     load.add_argument("--target", default="head", help="revision to upgrade to")
-    load.add_argument("--rows", type=int, default=0, help="load this many rows first")
+    load.add_argument(
+        "--downgrade-to",
+        metavar="REVISION",
+        help="then downgrade to this revision under traffic that also updates and deletes",
+    )
+    load.add_argument("--rows", type=count, default=0, help="load this many rows first")
     load.add_argument("--seed", type=int, default=42)
     load.set_defaults(handler=cmd_upgrade_under_load)
 
@@ -422,9 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="before/after timings of the six query kinds (uses a scratch database)",
     )
-    bench.add_argument("--rows", type=int, required=True)
+    bench.add_argument("--rows", type=positive, required=True)
     bench.add_argument("--seed", type=int, default=42)
-    bench.add_argument("--reps", type=int, default=30, help="timed calls per kind and side")
+    bench.add_argument("--reps", type=positive, default=30, help="timed calls per kind and side")
     bench.add_argument(
         "--partitioned",
         action="store_true",
@@ -438,10 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
         "bench-months",
         help="queries by user alone as monthly partitions accumulate (after bench --partitioned)",
     )
-    months.add_argument("--rows", type=int, required=True)
+    months.add_argument("--rows", type=positive, required=True)
     months.add_argument("--seed", type=int, default=42)
     months.add_argument("--months", default="36,72,144", help="monthly partition counts")
-    months.add_argument("--reps", type=int, default=200)
+    months.add_argument("--reps", type=positive, default=200)
     months.set_defaults(handler=cmd_bench_months)
 
     maintain = sub.add_parser(
@@ -479,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     part.add_argument("action", choices=["migrate", "status", "detach", "cleanup"])
     part.add_argument("name", nargs="?", help="partition to detach")
-    part.add_argument("--batch-size", type=int, default=10_000, help="rows per copy step")
+    part.add_argument("--batch-size", type=positive, default=10_000, help="rows per copy step")
     part.add_argument("--dry-run", action="store_true", help="say what the next step would do")
     part.add_argument("--json", action="store_true", help="status as one JSON document")
     part.add_argument(
@@ -503,8 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         CommandError,
     ) as exc:
         print(f"flavatix-db: {exc}", file=sys.stderr)
-    except psycopg2.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
+    except (psycopg2.OperationalError, sqlalchemy.exc.OperationalError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip()
+        first = reason.splitlines()[0] if reason else "connection failed"
         print(f"flavatix-db: cannot connect to the database: {first}", file=sys.stderr)
     except KeyboardInterrupt:
         print("flavatix-db: interrupted", file=sys.stderr)

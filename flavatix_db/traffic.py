@@ -184,15 +184,19 @@ def sample_users(url: str, limit: int = 50) -> list[uuid.UUID]:
     return users or [uuid.uuid4()]
 
 
-def upgrade_under_traffic(
-    url: str, target: str, upgrade: Callable[[str, str], None]
+def migrate_under_traffic(
+    url: str,
+    target: str,
+    step: Callable[[str, str], None],
+    *,
+    mixed: bool = False,
 ) -> UpgradeUnderTraffic:
-    """Run ``upgrade(url, target)`` while Traffic writes and reads on another connection."""
-    with Traffic(url, sample_users(url)) as traffic:
+    """Run ``step(url, target)`` (an upgrade or a downgrade) while Traffic runs beside it."""
+    with Traffic(url, sample_users(url), mixed=mixed) as traffic:
         # Let the traffic settle before the migration starts.
         time.sleep(0.5)
         started = time.perf_counter()
-        upgrade(url, target)
+        step(url, target)
         seconds = time.perf_counter() - started
         time.sleep(0.5)
     return UpgradeUnderTraffic(
@@ -201,3 +205,10 @@ def upgrade_under_traffic(
         traffic=traffic.report(),
         source_ids=tuple(traffic.source_ids),
     )
+
+
+def upgrade_under_traffic(
+    url: str, target: str, upgrade: Callable[[str, str], None]
+) -> UpgradeUnderTraffic:
+    """Run ``upgrade(url, target)`` while Traffic writes and reads on another connection."""
+    return migrate_under_traffic(url, target, upgrade)

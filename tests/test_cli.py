@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from flavatix_db import cli, cluster
+from tests.dbtools import ALEMBIC, PROJECT_ROOT
 
 FLAVATIX_DB = [sys.executable, "-m", "flavatix_db.cli"]
 
@@ -110,3 +111,87 @@ def test_demo_migrates_loads_and_shows_the_result(
     assert "combined wheel of the most active user" in out
     assert out.rstrip().endswith("the most active user's wheel, drawn: wheel-most-active-user.png")
     assert (tmp_path / "wheel-most-active-user.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "status"),
+    [
+        (["frobnicate"], "invalid choice: 'frobnicate'", 2),
+        (["partition", "migrate", "--batch-size", "nope"], "not a whole number: 'nope'", 2),
+        (["partition", "migrate", "--batch-size", "0"], "must be 1 or more, not 0", 2),
+        (["partition", "explode"], "invalid choice: 'explode'", 2),
+        (["seed-data", "--rows", "-5"], "must be 1 or more, not -5", 2),
+        (["upgrade-under-load", "--downgrade-to"], "expected one argument", 2),
+        (["--url", "http://x/y", "partition", "status"], "must be a postgresql:// URL", 1),
+        (["--url", "postgresql://[bad", "partition", "status"], "names no database", 1),
+        (["--url", "postgres://nobody@127.0.0.1:1/x", "partition", "status"], "port 1 failed", 1),
+        (["--url", "postgres://nobody@127.0.0.1:1/x", "upgrade-under-load"], "port 1 failed", 1),
+        (["--url", "postgres://nobody@127.0.0.1:1/x", "seed-data", "--rows", "5"], "port 1", 1),
+        (
+            ["--url", "postgres://n@127.0.0.1:1/x", "wheel", "--user", "me", "--out", "w.svg"],
+            "--user must be a UUID",
+            1,
+        ),
+    ],
+)
+def test_bad_flags_urls_and_servers_are_one_clear_line(
+    args: list[str], says: str, status: int, tmp_path: Path
+) -> None:
+    result = run(*args, home=tmp_path)
+    assert result.returncode == status
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("flavatix-db")
+    assert says in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["-x", "url=mysql://someone@host/db"], "must be a postgresql:// URL"),
+        (["-x", "url=postgresql://nobody@127.0.0.1:1/x"], "port 1 failed"),
+        (["-x", "url=postgresql://n@127.0.0.1:1/x", "-x", "lock_timeout=soon"], "3s, 500ms"),
+    ],
+)
+def test_alembic_with_a_bad_url_or_setting_is_one_clear_line(args: list[str], says: str) -> None:
+    result = subprocess.run(
+        [*ALEMBIC, *args, "upgrade", "head"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout.strip().startswith("FAILED: ")
+    assert says in result.stdout
+    assert len(result.stdout.strip().splitlines()) == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_upgrade_under_load_both_ways(empty_db_url: str) -> None:
+    """Smoke test of the measurement: upgrade, then downgrade to 000, under traffic."""
+    result = subprocess.run(
+        [
+            *FLAVATIX_DB,
+            "--url",
+            empty_db_url,
+            "upgrade-under-load",
+            "--rows",
+            "500",
+            "--downgrade-to",
+            "000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    out = result.stdout
+    assert "alembic upgrade head: " in out
+    assert "alembic downgrade 000: " in out
+    for kind in ("INSERT", "SELECT", "UPDATE", "DELETE"):
+        assert f"concurrent single-row {kind}: " in out
+    assert out.count("failed statements: 0") == 2

@@ -356,6 +356,9 @@ DROP PROCEDURE IF EXISTS public.flavatix_001_backfill(integer);
 DO $$
 DECLARE
     con name;
+    has_ai boolean;
+    has_model boolean;
+    holds_data boolean := false;
 BEGIN
     FOR con IN SELECT conname FROM pg_constraint
                WHERE conrelid = 'public.flavor_descriptors'::regclass
@@ -372,10 +375,25 @@ BEGIN
                 CHECK (source_type IN ('quick_tasting', 'quick_review', 'prose_review')) NOT VALID;
     END IF;
 
-    IF EXISTS (SELECT FROM public.flavor_descriptors
-               WHERE ai_extracted OR extraction_model IS NOT NULL) THEN
+    -- An earlier, interrupted run may have dropped them already: the test for
+    -- data names only the columns that are still there.
+    has_ai := EXISTS (SELECT FROM pg_attribute
+                      WHERE attrelid = 'public.flavor_descriptors'::regclass
+                        AND attname = 'ai_extracted' AND NOT attisdropped);
+    has_model := EXISTS (SELECT FROM pg_attribute
+                         WHERE attrelid = 'public.flavor_descriptors'::regclass
+                           AND attname = 'extraction_model' AND NOT attisdropped);
+    IF has_ai OR has_model THEN
+        EXECUTE format('SELECT EXISTS (SELECT FROM public.flavor_descriptors WHERE %s)',
+                       concat_ws(' OR ', CASE WHEN has_ai THEN 'ai_extracted' END,
+                                 CASE WHEN has_model THEN 'extraction_model IS NOT NULL' END))
+            INTO holds_data;
+    END IF;
+    IF holds_data THEN
         RAISE NOTICE 'keeping ai_extracted and extraction_model: rows hold data in them';
-        ALTER TABLE public.flavor_descriptors ALTER COLUMN ai_extracted DROP NOT NULL;
+        IF has_ai THEN
+            ALTER TABLE public.flavor_descriptors ALTER COLUMN ai_extracted DROP NOT NULL;
+        END IF;
     ELSE
         ALTER TABLE public.flavor_descriptors
             DROP COLUMN IF EXISTS ai_extracted,

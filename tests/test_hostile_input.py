@@ -1,0 +1,291 @@
+"""Hostile input to every public SQL function: a clear error or a correct result, no side effect.
+
+"Clear error" means a SQLSTATE outside classes XX (internal error), 42 (syntax
+error or undefined object: a function that built SQL from its input) and 57
+(statement cancelled: input that makes a function run for too long).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.dbtools import catalog_snapshot, connect, execute, load_sample, query
+
+FORBIDDEN_CLASSES = {"XX", "42", "57"}
+SAMPLE_USER = "00000000-0000-4000-8000-000000000001"
+FUZZ_SOURCE = "00000000-0000-4000-9999-000000000000"
+LONG = "a" * 10_000
+TEXTS = [
+    None,
+    "",
+    "   ",
+    LONG,
+    "cherry " * 1_400,
+    "e\u0301\u0301\u0301 cre\u0300me",  # combining marks
+    "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627 \u202eevil\u202c",  # RTL, override
+    "\U0001f352\U0001f525\U0001f468\u200d\U0001f469\u200d\U0001f467",  # emoji, ZWJ
+    "\x01\x07\x1b[31m\t\r\n\x7f",  # control characters (NUL cannot be sent as text)
+    "x'); DROP TABLE public.flavor_descriptors; --",
+    '"; SELECT pg_sleep(30); "',
+    "nonsense",
+    "%_\\",
+    "$$; $fn$",
+]
+INTEGERS = [None, 0, -1, -2_147_483_648, 2_147_483_647]
+FLOATS = [None, 0.0, -1.0, 1.5, float("nan"), float("inf"), float("-inf"), 1e308]
+UUIDS = [None, "00000000-0000-0000-0000-000000000000", str(uuid.UUID(int=2**128 - 1))]
+TIMESTAMPS = [None, "infinity", "-infinity", "294276-12-31", "4713-01-01 BC"]
+JSON_TEXTS = [
+    None,
+    "{}",
+    "[]",
+    '"text"',
+    "[1, 2]",
+    "null",
+    "[null]",
+    '[{"text": null, "type": "aroma"}]',
+    '[{"text": "x", "type": "aroma", "confidence": 1e400, "intensity": -0}]',
+    '[{"text": "x", "type": "aroma", "intensity": 3.0000000000000001}]',
+    '[{"text": "x", "type": "aroma", "ai_extracted": "yes"}]',
+    '[{"text": {"nested": true}, "type": "aroma"}]',
+    json.dumps([{"text": LONG, "type": "aroma"}]),
+    json.dumps([{"text": "x", "type": "aroma", "category": ["Fruity"]}]),
+    json.dumps([{"text": f"t{i}", "type": "aroma"} for i in range(1_001)]),
+    "[" * 2_000 + "]" * 2_000,
+    # malformed JSON: refused by the cast to jsonb, before the function runs
+    '{"text": ',
+    "[1,",
+    "not json",
+]
+HOSTILE: dict[str, list[Any]] = {
+    "text": TEXTS,
+    "integer": INTEGERS,
+    "double precision": FLOATS,
+    "uuid": UUIDS,
+    "timestamp with time zone": TIMESTAMPS,
+    "jsonb": JSON_TEXTS,
+}
+# An ordinary value per argument name, so one argument at a time can be hostile.
+ORDINARY: dict[str, Any] = {
+    "p_user_id": SAMPLE_USER,
+    "p_source_id": FUZZ_SOURCE,
+    "p_source_type": "quick_review",
+    "p_descriptors": "[]",
+    "p_descriptor_type": "aroma",
+    "p_function": "fuzz",
+    "p_argument": "p_x",
+    "p_value": "x",
+    "p_limit": 10,
+    "p_cap": 100,
+    "p_threshold": 0.5,
+    "p_wheel_id": str(uuid.uuid4()),
+}
+ORDINARY_BY_TYPE: dict[str, Any] = {
+    "text": "cherry",
+    "integer": 5,
+    "double precision": 0.5,
+    "uuid": SAMPLE_USER,
+    "timestamp with time zone": "2025-01-01",
+    "jsonb": "[]",
+}
+
+PUBLIC_FUNCTIONS = """
+SELECT p.proname,
+       coalesce(p.proargnames[1:p.pronargs], '{}'),
+       ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) AS t)
+FROM pg_proc p
+WHERE p.pronamespace = 'public'::regnamespace
+  -- trigger functions cannot be called, only fired
+  AND p.prorettype <> 'trigger'::regtype
+  AND has_function_privilege('public', p.oid, 'EXECUTE')
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+ORDER BY 1
+"""
+# Everything about the descriptors except rows a fuzzed batch insert added.
+UNTOUCHED_ROWS = f"""
+SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), ''))
+FROM public.flavor_descriptors AS t WHERE source_id <> '{FUZZ_SOURCE}'
+"""
+
+
+@pytest.fixture
+def populated(head_db_url: str) -> str:
+    load_sample(head_db_url, 2_000)
+    execute(head_db_url, "SELECT public.refresh_descriptor_views()")
+    return head_db_url
+
+
+def calls(url: str) -> Iterator[tuple[str, list[str], list[Any]]]:
+    """(function, argument types, values): all NULL, then one hostile argument at a time."""
+    for name, arg_names, arg_types in query(url, PUBLIC_FUNCTIONS):
+        ordinary = [
+            ORDINARY.get(arg, ORDINARY_BY_TYPE[kind])
+            for arg, kind in zip(arg_names, arg_types, strict=True)
+        ]
+        yield name, arg_types, [None] * len(arg_types)
+        for i, kind in enumerate(arg_types):
+            for value in HOSTILE[kind]:
+                yield name, arg_types, [*ordinary[:i], value, *ordinary[i + 1 :]]
+
+
+def call(
+    cur: psycopg2.extensions.cursor, name: str, types: list[str], values: list[Any]
+) -> str | None:
+    """Run one call; the SQLSTATE it failed with, or None."""
+    placeholders = ", ".join(f"%s::{kind}" for kind in types)
+    try:
+        cur.execute(f"SELECT * FROM public.{name}({placeholders})", values)
+        cur.fetchall()
+    except psycopg2.Error as exc:
+        return exc.pgcode or "no SQLSTATE"
+    return None
+
+
+def test_every_public_function_survives_hostile_arguments(populated: str) -> None:
+    url = populated
+    catalog = catalog_snapshot(url)
+    rows = query(url, UNTOUCHED_ROWS)
+    functions = {name for name, *_ in query(url, PUBLIC_FUNCTIONS)}
+    assert {"find_similar_descriptors", "batch_insert_descriptors"} <= functions
+    bad: list[str] = []
+    tried = 0
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SET statement_timeout = '20s'")
+        for name, types, values in calls(url):
+            tried += 1
+            state = call(cur, name, types, values)
+            if state is not None and (state == "no SQLSTATE" or state[:2] in FORBIDDEN_CLASSES):
+                shown = [
+                    v[:40] + "..." if isinstance(v, str) and len(v) > 40 else v for v in values
+                ]
+                bad.append(f"{name}({shown}): SQLSTATE {state}")
+    assert tried > 500
+    assert bad == []
+    assert catalog_snapshot(url) == catalog
+    assert query(url, UNTOUCHED_ROWS) == rows
+
+
+# --- properties -----------------------------------------------------------------------
+
+SOME_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=60,
+)
+PROPERTY_SETTINGS = settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def sqlstate(cur: psycopg2.extensions.cursor, sql: str, params: Any) -> tuple[str | None, Any]:
+    try:
+        cur.execute(sql, params)
+        return None, cur.fetchall()
+    except psycopg2.Error as exc:
+        return exc.pgcode, None
+
+
+@PROPERTY_SETTINGS
+@given(text=SOME_TEXT)
+def test_normalize_is_idempotent_lower_and_trimmed(head_db_url: str, text: str) -> None:
+    with connect(head_db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT n, public.normalize_descriptor_text(n), lower(n) "
+            "FROM public.normalize_descriptor_text(%s) AS n",
+            (text,),
+        )
+        once, twice, lowered = cur.fetchone()  # type: ignore[misc]
+    assert once == twice
+    assert once == lowered
+    assert once == once.strip(" ")
+    assert "  " not in once
+
+
+def test_normalize_keeps_null(head_db_url: str) -> None:
+    assert query(head_db_url, "SELECT public.normalize_descriptor_text(NULL)") == [(None,)]
+
+
+@PROPERTY_SETTINGS
+@given(
+    text=SOME_TEXT,
+    threshold=st.floats(min_value=0, max_value=1, exclude_min=True),
+    limit=st.integers(min_value=1, max_value=50),
+)
+def test_search_functions_answer_or_refuse_clearly(
+    populated: str, text: str, threshold: float, limit: int
+) -> None:
+    with connect(populated) as conn, conn.cursor() as cur:
+        searches = [
+            (
+                "SELECT * FROM public.find_similar_descriptors(%s, NULL, NULL, %s, %s)",
+                (text, threshold, limit),
+            ),
+            (
+                "SELECT * FROM public.autocomplete_descriptors(%s, NULL, NULL, NULL, %s)",
+                (text, limit),
+            ),
+            ("SELECT * FROM public.suggest_descriptor_category(%s, %s)", (text, threshold)),
+        ]
+        blank = (
+            text.strip() == ""
+            or query(populated, "SELECT public.normalize_descriptor_text(%s) = ''", (text,))[0][0]
+        )
+        for sql, params in searches:
+            state, rows = sqlstate(cur, sql, params)
+            # A subnormal threshold is refused (22023) by pg_trgm's setting.
+            if blank or threshold < sys.float_info.min:
+                assert state in (None, "22023"), (sql, text)
+            else:
+                assert state is None, (sql, text, state)
+            if rows is not None and "suggest" not in sql:
+                assert len(rows) <= limit
+
+
+ELEMENT = st.one_of(
+    st.fixed_dictionaries(
+        {"text": SOME_TEXT, "type": st.sampled_from(["aroma", "flavor", "mouthfeel", "smell", ""])},
+        optional={
+            "confidence": st.one_of(st.floats(-2, 2), st.text(max_size=3), st.none()),
+            "intensity": st.one_of(st.integers(-3, 8), st.floats(0, 6), st.none()),
+            "category": st.one_of(SOME_TEXT, st.integers(), st.none()),
+            "ai_extracted": st.one_of(st.booleans(), st.text(max_size=3)),
+        },
+    ),
+    st.integers(),
+    SOME_TEXT,
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@PROPERTY_SETTINGS
+@given(elements=st.lists(ELEMENT, max_size=12))
+def test_batch_insert_accounts_for_every_element(head_db_url: str, elements: list[Any]) -> None:
+    source = str(uuid.uuid4())
+    with connect(head_db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT * FROM public.batch_insert_descriptors(%s::jsonb, %s, 'quick_review', %s)",
+            (json.dumps(elements), SAMPLE_USER, source),
+        )
+        inserted, duplicates, errors, reasons = cur.fetchone()  # type: ignore[misc]
+        cur.execute(
+            "SELECT count(*) FROM public.flavor_descriptors WHERE source_id = %s", (source,)
+        )
+        stored = cur.fetchone()[0]  # type: ignore[index]
+    assert inserted + duplicates + errors == len(elements)
+    assert stored == inserted
+    assert len(reasons) == errors
+    for reason in reasons:
+        assert 0 <= reason["index"] < len(elements)
+        assert isinstance(reason["reason"], str) and reason["reason"]
