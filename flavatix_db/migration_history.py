@@ -37,17 +37,25 @@ TABLE = "migration_history"
 
 # Re-runnable; REVOKEs repeat on every run for the same reason as the version table's.
 PREPARE: tuple[str, ...] = (
-    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.{TABLE} (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    revision text NOT NULL,
-    direction text NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp')),
-    via text NOT NULL,
-    db_user text NOT NULL DEFAULT session_user,
-    started_at timestamptz,
-    finished_at timestamptz,
-    outcome text NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'assumed')),
-    error text
-)""",
+    # Checked first: CREATE TABLE IF NOT EXISTS needs CREATE on the schema even
+    # when the table is there, which a migrating role may lack.
+    f"""DO $$
+BEGIN
+    IF to_regclass('{SCHEMA}.{TABLE}') IS NULL THEN
+        CREATE TABLE {SCHEMA}.{TABLE} (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            revision text NOT NULL,
+            direction text NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp')),
+            via text NOT NULL,
+            db_user text NOT NULL DEFAULT session_user,
+            started_at timestamptz,
+            finished_at timestamptz,
+            outcome text NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'assumed')),
+            error text
+        );
+    END IF;
+END;
+$$""",
     f"""DO $$
 DECLARE
     r text;

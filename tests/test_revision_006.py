@@ -775,8 +775,13 @@ def test_a_role_that_may_not_create_the_extension_still_gets_the_rest(
         END;
         $$;
         GRANT CREATE ON SCHEMA public TO fx_plain_migrator;
+        -- Like Supabase's postgres role, it may create schemas (006 makes flavatix_ops).
+        DO $grant$ BEGIN
+            EXECUTE format('GRANT CREATE ON DATABASE %I TO fx_plain_migrator', current_database());
+        END $grant$;
         GRANT USAGE ON SCHEMA flavatix_migrations TO fx_plain_migrator;
         GRANT ALL ON flavatix_migrations.alembic_version TO fx_plain_migrator;
+        GRANT ALL ON flavatix_migrations.migration_history TO fx_plain_migrator;
         -- What 005 made, as if the same role had run it.
         GRANT USAGE ON SCHEMA flavatix_partitions TO fx_plain_migrator;
         GRANT SELECT ON ALL TABLES IN SCHEMA flavatix_partitions TO fx_plain_migrator;
@@ -786,7 +791,7 @@ def test_a_role_that_may_not_create_the_extension_still_gets_the_rest(
     )
     plain = url.replace("postgresql://postgres@", "postgresql://fx_plain_migrator@")
     assert plain != url
-    migrations.upgrade(plain, "head")
+    migrations.upgrade(plain, "006")
     assert (
         scalar(url, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == 0
     )
