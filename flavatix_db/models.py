@@ -202,6 +202,12 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
         {
             "mv_refresh_log",  # 003: when refresh_descriptor_views() last ran
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
+            # 003: summaries kept up to date by refresh_descriptor_views()
+            "mv_user_descriptor_summary",
+            "mv_global_descriptor_stats",
+            "mv_category_descriptor_summary",
+            "mv_wheel_generation_stats",
+            "mv_user_wheel_subcategories",
             "query_performance_hints",  # 004: documentation rows
             "partition_maintenance_log",  # 005: what the partition helpers did
         }
@@ -214,6 +220,12 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ix_flavor_descriptors_category_trgm",
             "ix_flavor_descriptors_subcategory_trgm",
             "ix_flavor_descriptors_search_vector",
+            # 003: the unique keys of the summary tables.
+            "ux_mv_user_descriptor_summary_key",
+            "ux_mv_global_descriptor_stats_key",
+            "ux_mv_category_descriptor_summary_key",
+            "ux_mv_wheel_generation_stats_key",
+            "ux_mv_user_wheel_subcategories_key",
         }
     ),
     "column": frozenset(),

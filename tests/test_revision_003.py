@@ -58,7 +58,7 @@ def refreshed(head_db_url: str) -> str:
 def test_catalog_after_upgrade(head_db_url: str) -> None:
     snap = catalog_snapshot(head_db_url)
     for view in VIEWS:
-        assert (view, "m") in snap["relations"]
+        assert (view, "r") in snap["relations"]
         indexdef = dict(snap["indexes"])[f"ux_{view}_key"]
         assert "UNIQUE" in indexdef
         assert "NULLS NOT DISTINCT" in indexdef
@@ -189,11 +189,36 @@ def test_refresh_keeps_counting_what_it_did_not_see(refreshed: str) -> None:
     assert scalar(refreshed, "SELECT public.should_refresh_views(1)") is True
 
 
-def test_refresh_needs_each_views_unique_index(refreshed: str) -> None:
-    # CONCURRENTLY refuses a view without a unique index: proof it is what runs.
-    execute(refreshed, "DROP INDEX public.ux_mv_wheel_generation_stats_key")
-    with pytest.raises(psycopg2.Error, match=r"(?i)concurrently"):
-        refresh(refreshed)
+def test_refresh_recomputes_only_the_changed_users_and_forms(refreshed: str) -> None:
+    # A summary row edited by hand stays wrong until its user or form changes:
+    # proof that the refresh recomputes the changed groups, not everything.
+    url = refreshed
+    execute(url, "UPDATE public.mv_wheel_generation_stats SET total_descriptors = -1")
+    execute(url, "UPDATE public.mv_global_descriptor_stats SET total_occurrences = -1")
+    insert = (
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) VALUES (%s, 'quick_review', gen_random_uuid(), "
+        "'cherry', 'aroma')"
+    )
+    execute(url, insert, (USER_B,))
+    refresh(url)
+    stats = dict(
+        query(url, "SELECT user_id::text, total_descriptors FROM public.mv_wheel_generation_stats")
+    )
+    assert stats == {USER_A: -1, USER_B: 4}
+    forms = dict(
+        query(
+            url,
+            "SELECT normalized_form, min(total_occurrences) FROM "
+            "public.mv_global_descriptor_stats GROUP BY 1",
+        )
+    )
+    assert forms["cherry"] > 0
+    assert forms["vanilla"] == -1
+    # The full rebuild repairs everything.
+    execute(url, "SELECT public.refresh_descriptor_views(true)")
+    assert scalar(url, "SELECT min(total_descriptors) FROM public.mv_wheel_generation_stats") == 4
+    assert scalar(url, "SELECT min(total_occurrences) FROM public.mv_global_descriptor_stats") > 0
 
 
 EXPECTED_A_COMBINED = {

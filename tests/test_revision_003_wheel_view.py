@@ -170,14 +170,14 @@ def test_view_and_forms_paths_agree_on_varied_data(varied: str) -> None:
 
 def test_light_users_and_other_arguments_take_the_forms_path(padded: str) -> None:
     url = padded
-    # Unpopulated, the view fails any read: a call that still answers did not read it.
-    execute(url, f"REFRESH MATERIALIZED VIEW public.{WHEEL_VIEW} WITH NO DATA")
+    # Renamed away, the table fails any read: a call that still answers did not read it.
+    execute(url, f"ALTER TABLE public.{WHEEL_VIEW} RENAME TO wheel_table_away")
     for sql, params in (
         ("SELECT public.generate_wheel_data_optimized(%s)", (USER_A,)),
         ("SELECT public.generate_wheel_data_optimized(%s, 'metaphor', 1, 5)", (USER_B,)),
         ("SELECT public.get_wheel_data_fast(%s)", (USER_A,)),
     ):
-        assert sqlstate_of(url, sql, params) == "55000"
+        assert sqlstate_of(url, sql, params) == "42P01"
     assert (
         scalar(
             url,
@@ -186,7 +186,7 @@ def test_light_users_and_other_arguments_take_the_forms_path(padded: str) -> Non
         )
         == 5
     )
-    execute(url, f"REFRESH MATERIALIZED VIEW public.{WHEEL_VIEW}")
+    execute(url, f"ALTER TABLE public.wheel_table_away RENAME TO {WHEEL_VIEW}")
     # Without its metaphor rows A is light again: no longer held, same wheel.
     execute(url, "DELETE FROM public.flavor_descriptors WHERE descriptor_type = 'metaphor'")
     refresh(url)
