@@ -29,13 +29,15 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from flavatix_db import cluster, migrations, seed_data, traffic
+from flavatix_db import cluster, migrations, mixed_changes, seed_data, traffic
 
 Cursor = psycopg2.extensions.cursor
 Answer = Any
 
 PAGE_SIZE = 50
 DEEP_PAGE = 20
+# Changed rows are spread over this many users (fewer on a small dataset).
+CHANGED_USERS = 2000
 # A naive "before" query may scan everything; past this it counts as this long.
 BEFORE_TIMEOUT_MS = 60_000
 
@@ -55,19 +57,31 @@ class KindResult:
 
 
 @dataclass(frozen=True)
+class RefreshResult:
+    full_seconds: float
+    incremental_seconds: float
+    changed_rows: int
+    same_as_full: bool
+
+
+@dataclass(frozen=True)
 class BenchResult:
     rows: int
     floor_p50_ms: float
     migration: dict[str, float]
     queries: list[KindResult]
+    refresh: RefreshResult | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "rows": self.rows,
             "floor_p50_ms": self.floor_p50_ms,
             "migration": self.migration,
             "queries": [asdict(q) for q in self.queries],
         }
+        if self.refresh is not None:
+            found["refresh"] = asdict(self.refresh)
+        return found
 
 
 @dataclass(frozen=True)
@@ -398,11 +412,37 @@ def measure_before(
     return before
 
 
+def changed_users(rows: int, seed: int) -> list[str]:
+    """About CHANGED_USERS users spread evenly over the activity ranks, heaviest first."""
+    count = seed_data.user_count(rows)
+    step = max(1, count // CHANGED_USERS)
+    return [str(seed_data.user_uuid(seed, rank)) for rank in range(0, count, step)][:CHANGED_USERS]
+
+
+def measure_refresh(cur: Cursor, changes: int, users: Sequence[str]) -> RefreshResult:
+    """Apply mixed changes, time the incremental refresh, then a full rebuild, and compare."""
+    changed = mixed_changes.apply(cur, changes, users)
+    started = time.perf_counter()
+    cur.execute("SELECT public.refresh_descriptor_views()")
+    incremental_seconds = time.perf_counter() - started
+    incremental = mixed_changes.digest(cur)
+    started = time.perf_counter()
+    cur.execute("SELECT public.refresh_descriptor_views(true)")
+    full_seconds = time.perf_counter() - started
+    return RefreshResult(
+        full_seconds=round(full_seconds, 2),
+        incremental_seconds=round(incremental_seconds, 2),
+        changed_rows=changed,
+        same_as_full=incremental == mixed_changes.digest(cur),
+    )
+
+
 def run(
     url: str,
     rows: int,
     seed: int = 42,
     reps: int = 30,
+    changes: int = 10_000,
     progress: bool = True,
     say: Callable[[str], None] = print,
 ) -> BenchResult:
@@ -429,6 +469,10 @@ def run(
             say("after: the optimized functions")
             after = {kind.name: measure(cur, kind.after, kind.params, reps) for kind in kinds}
             floor = measure(cur, primary_key_lookup, _some_ids(cur), reps)
+            refresh = None
+            if changes:
+                say(f"refresh: {changes} mixed changes, incremental refresh, full rebuild")
+                refresh = measure_refresh(cur, changes, changed_users(rows, seed))
     finally:
         conn.close()
 
@@ -455,6 +499,7 @@ def run(
             "refresh_seconds": round(refresh_seconds, 1),
         },
         queries=queries,
+        refresh=refresh,
     )
 
 
@@ -500,6 +545,15 @@ def format_table(result: BenchResult) -> str:
         f"single-row INSERT or SELECT: {m['writer_max_wait_ms']} ms; "
         f"refresh_descriptor_views(): {m['refresh_seconds']} s",
     ]
+    if result.refresh is not None:
+        r = result.refresh
+        share = r.incremental_seconds / r.full_seconds * 100 if r.full_seconds else 0.0
+        lines += [
+            "",
+            f"refresh after {r.changed_rows:,} changed rows: incremental "
+            f"{r.incremental_seconds} s, full rebuild {r.full_seconds} s ({share:.1f} %); "
+            f"same as the full rebuild: {'yes' if r.same_as_full else 'NO'}",
+        ]
     return "\n".join(lines)
 
 

@@ -179,7 +179,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from flavatix_db import bench
 
     url = libpq(database_url.resolve(args.url))
-    result = bench.run(url, args.rows, seed=args.seed, reps=args.reps)
+    result = bench.run(url, args.rows, seed=args.seed, reps=args.reps, changes=args.changes)
     print(bench.format_table(result))
     if args.json:
         bench.write_json(result, args.json)
@@ -327,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rows", type=int, required=True)
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument("--reps", type=int, default=30, help="timed calls per kind and side")
+    bench.add_argument(
+        "--changes",
+        type=int,
+        default=10_000,
+        help="changed rows to apply before timing the incremental refresh (0: skip)",
+    )
     bench.add_argument("--json", type=Path, help="write the results as JSON here")
     bench.add_argument("--chart", type=Path, help="write a PNG chart here")
     bench.set_defaults(handler=cmd_bench)
