@@ -202,7 +202,13 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
         {
             "mv_refresh_log",  # 003: when refresh_descriptor_views() last ran
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
-            # 003: summaries kept up to date by refresh_descriptor_views()
+            # 002 and 003: tables kept up to date by refresh_descriptor_views()
+            "mv_descriptor_search",
+            "mv_descriptor_search_forms",
+            "mv_descriptor_search_prefixes",
+            "mv_descriptor_search_pairs",
+            "mv_descriptor_search_pair_users",
+            "mv_descriptor_search_user_pairs",
             "mv_user_descriptor_summary",
             "mv_global_descriptor_stats",
             "mv_category_descriptor_summary",
@@ -220,6 +226,16 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ix_flavor_descriptors_category_trgm",
             "ix_flavor_descriptors_subcategory_trgm",
             "ix_flavor_descriptors_search_vector",
+            # 002: the search tables' keys, trigram and prefix indexes.
+            "ux_mv_descriptor_search_key",
+            "ix_mv_descriptor_search_trgm",
+            "ix_mv_descriptor_search_prefix",
+            "ux_mv_descriptor_search_forms_key",
+            "ix_mv_descriptor_search_forms_trgm",
+            "ux_mv_descriptor_search_prefixes_key",
+            "ux_mv_descriptor_search_pairs_key",
+            "ux_mv_descriptor_search_pair_users_key",
+            "ux_mv_descriptor_search_user_pairs_key",
             # 003: the unique keys of the summary tables.
             "ux_mv_user_descriptor_summary_key",
             "ux_mv_global_descriptor_stats_key",

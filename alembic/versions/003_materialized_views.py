@@ -207,15 +207,16 @@ COMMENT ON TABLE public.mv_refresh_changes IS
     'Rows changed per writing statement since the last refresh, with their users and '
     'normalized forms; consumed by refresh_descriptor_views().';
 
--- The views were just populated by this revision.
+-- Revision 002's search tables were filled before change tracking began:
+-- the first refresh rebuilds them whole. This revision's are filled below,
+-- after it began.
 INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
-VALUES ('mv_descriptor_search', now()),
-       -- revision 002's views derived from mv_descriptor_search (refreshed after it)
-       ('mv_descriptor_search_forms', now()),
-       ('mv_descriptor_search_prefixes', now()),
-       ('mv_descriptor_search_pairs', now()),
-       ('mv_descriptor_search_pair_users', now()),
-       ('mv_descriptor_search_user_pairs', now()),
+VALUES ('mv_descriptor_search', NULL),
+       ('mv_descriptor_search_forms', NULL),
+       ('mv_descriptor_search_prefixes', NULL),
+       ('mv_descriptor_search_pairs', NULL),
+       ('mv_descriptor_search_pair_users', NULL),
+       ('mv_descriptor_search_user_pairs', NULL),
        ('mv_user_descriptor_summary', now()),
        ('mv_global_descriptor_stats', now()),
        ('mv_category_descriptor_summary', now()),
@@ -558,18 +559,26 @@ def refresh_statements(incremental: bool) -> str:
     return textwrap.indent("\n".join(parts), " " * 8)
 
 
+SEARCH_TABLES = (
+    "mv_descriptor_search",
+    "mv_descriptor_search_forms",
+    "mv_descriptor_search_prefixes",
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_pair_users",
+    "mv_descriptor_search_user_pairs",
+)
+
 # Changes are taken off mv_refresh_changes by the DELETE that reads them, in
 # the refresh's transaction: rows written meanwhile (not yet committed) stay
 # for the next refresh, and a failed refresh rolls the delete back. Writers
-# only append, so they never wait on a refresh in progress. The summary tables
-# then get the groups of the changed users and forms recomputed from the table
-# (a group recomputed twice is still right, so a write seen both by this
-# refresh and by the next costs only time); readers see the old rows until
-# commit. p_full rebuilds every group (repair, or after changes that bypassed
-# the triggers); so does a refresh while a registered view was never
-# refreshed. The materialized views of revision 002 are refreshed
-# concurrently, only when something changed; the pair view only when the set
-# of normalized forms changed, since it holds nothing else.
+# only append, so they never wait on a refresh in progress. Revision 002's
+# search tables are brought up to date by its flavatix_refresh_search(), then
+# the summary tables get the groups of the changed users and forms recomputed
+# from the table (a group recomputed twice is still right, so a write seen
+# both by this refresh and by the next costs only time); readers see the old
+# rows until commit. p_full rebuilds every group (repair, or after changes
+# that bypassed the triggers); so does a refresh of a table whose
+# last_refreshed_at is NULL (filled before change tracking began).
 CREATE_REFRESH = f"""
 CREATE OR REPLACE FUNCTION public.refresh_descriptor_views(p_full boolean DEFAULT false)
 RETURNS void
@@ -577,12 +586,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
-    v_view text;
     v_changes bigint;
     v_users uuid[];
     v_forms text[];
     v_full boolean;
-    forms_before text;
+    v_full_search boolean;
 BEGIN
     IF p_full IS NULL THEN
         RAISE EXCEPTION 'refresh_descriptor_views: p_full must not be NULL'
@@ -597,49 +605,19 @@ BEGIN
            (SELECT array_agg(DISTINCT u.u) FROM taken t, unnest(t.user_ids) AS u (u)),
            (SELECT array_agg(DISTINCT f.f) FROM taken t, unnest(t.normalized_forms) AS f (f))
       INTO v_changes, v_users, v_forms;
-    v_full := p_full OR EXISTS (SELECT FROM public.mv_refresh_log
-                                WHERE last_refreshed_at IS NULL);
+    v_full_search := p_full OR EXISTS (
+        SELECT FROM public.mv_refresh_log
+        WHERE last_refreshed_at IS NULL AND view_name = ANY (ARRAY{list(SEARCH_TABLES)}));
+    v_full := p_full OR EXISTS (
+        SELECT FROM public.mv_refresh_log
+        WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}));
+    IF v_full_search OR v_changes > 0 THEN
+        PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search);
+    END IF;
     IF v_full THEN
 {refresh_statements(incremental=False)}
     ELSIF v_changes > 0 THEN
 {refresh_statements(incremental=True)}
-    END IF;
-
-    IF v_full OR v_changes > 0 THEN
-        SELECT md5(string_agg(f.normalized_form, ' ' ORDER BY f.normalized_form))
-          INTO forms_before FROM public.mv_descriptor_search_forms f;
-        -- A view built on other registered views is refreshed after them (by
-        -- depth of that dependency, then by name), so it sees their new contents.
-        FOR v_view IN
-            WITH RECURSIVE registered AS (
-                SELECT s.view_name, c.oid AS rel
-                FROM public.mv_refresh_log s
-                JOIN pg_catalog.pg_class c
-                  ON c.relname = s.view_name AND c.relnamespace = 'public'::regnamespace
-                WHERE c.relkind = 'm'
-            ), built_on AS (
-                SELECT DISTINCT r.ev_class AS child, d.refobjid AS parent
-                FROM pg_catalog.pg_rewrite r
-                JOIN pg_catalog.pg_depend d
-                  ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
-                WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                  AND d.refobjid <> r.ev_class
-                  AND r.ev_class IN (SELECT g.rel FROM registered g)
-                  AND d.refobjid IN (SELECT g.rel FROM registered g)
-            ), depth AS (
-                SELECT g.rel, 0 AS level FROM registered g
-                UNION ALL
-                SELECT b.child, d.level + 1 FROM depth d JOIN built_on b ON b.parent = d.rel
-            )
-            SELECT g.view_name FROM registered g JOIN depth d ON d.rel = g.rel
-            GROUP BY g.view_name ORDER BY max(d.level), g.view_name
-        LOOP
-            CONTINUE WHEN v_view = 'mv_descriptor_search_pairs' AND NOT v_full
-                AND forms_before IS NOT DISTINCT FROM (
-                    SELECT md5(string_agg(f.normalized_form, ' ' ORDER BY f.normalized_form))
-                    FROM public.mv_descriptor_search_forms f);
-            EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v_view);
-        END LOOP;
     END IF;
     UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();
 END;
