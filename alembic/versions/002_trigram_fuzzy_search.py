@@ -13,14 +13,14 @@ its GIN index serves; the threshold is applied with set_config inside the
 function (restored on exit), never as a `similarity(...) >= x` filter. A
 user's own counts come from index probes on (user_id, normalized_form,
 descriptor_type). Forms first written after the last refresh are found after
-the next one.
+the next one. find_duplicate_descriptors compares one user's distinct forms,
+never raw rows.
 
 The mv_ objects here are tables (under the names the plan gives its
 materialized views), not materialized views: revision 003's
 refresh_descriptor_views() calls flavatix_refresh_search() with the users and
 normalized forms whose rows changed, which recomputes only those groups with
-the query that builds each whole table, instead of rebuilding everything. find_duplicate_descriptors compares one user's distinct forms, never
-raw rows.
+the query that builds each whole table, instead of rebuilding everything.
 
 Access: the tables have row level security on and no grants to anon or
 authenticated; the functions are SECURITY DEFINER and ask
