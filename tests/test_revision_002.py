@@ -435,16 +435,19 @@ def test_p_user_id_is_no_way_around_row_level_security(supabase_searchable: str,
     assert call_as(url, sql, (USER_A,), role="service_role")
 
 
-def test_search_view_is_not_readable_by_api_roles(supabase_searchable: str) -> None:
+def test_search_table_is_an_aggregate_readable_through_row_level_security(
+    supabase_searchable: str,
+) -> None:
     url = supabase_searchable
+    for role in ("anon", "authenticated", "service_role"):
+        assert call_as(
+            url, "SELECT count(*) FROM public.mv_descriptor_search", role=role, sub=USER_A
+        ) == [(12,)]
     for role in ("anon", "authenticated"):
         assert (
-            sqlstate_of(url, "SELECT * FROM public.mv_descriptor_search", role=role, sub=USER_A)
+            sqlstate_of(url, "DELETE FROM public.mv_descriptor_search", role=role, sub=USER_A)
             == "42501"
         )
-    assert call_as(
-        url, "SELECT count(*) FROM public.mv_descriptor_search", role="service_role"
-    ) == [(12,)]
     everyone = call_as(
         url,
         "SELECT descriptor_text FROM public.find_similar_descriptors('cherry')",
@@ -639,21 +642,36 @@ def test_fast_paths_give_the_naive_answers(head_db_url: str) -> None:
                     assert got == expected, (q, t, lim)
 
 
-def test_derived_search_views_are_not_readable_by_api_roles(supabase_searchable: str) -> None:
-    for view in SEARCH_VIEWS[1:]:
-        for role in ("anon", "authenticated"):
-            assert (
-                sqlstate_of(
-                    supabase_searchable, f"SELECT * FROM public.{view}", role=role, sub=USER_A
-                )
-                == "42501"
-            )
-    # The helper that builds the pair view is not an API either (reading the
-    # view would fail anyway; EXECUTE itself is revoked).
+def test_per_user_search_tables_show_each_user_their_own_rows(supabase_searchable: str) -> None:
+    url = supabase_searchable
+    execute(
+        url,
+        "INSERT INTO public.mv_descriptor_search_pair_users VALUES (%s), (%s)",
+        (USER_A, USER_B),
+    )
+    for table in ("mv_descriptor_search_pair_users", "mv_descriptor_search_user_pairs"):
+        assert call_as(url, f"SELECT count(*) FROM public.{table}", role="anon") == [(0,)]
+        seen = call_as(
+            url,
+            f"SELECT DISTINCT user_id::text FROM public.{table}",
+            role="authenticated",
+            sub=USER_A,
+        )
+        assert set(seen) <= {(USER_A,)}, table
+    assert call_as(
+        url,
+        "SELECT user_id::text FROM public.mv_descriptor_search_pair_users",
+        role="authenticated",
+        sub=USER_A,
+    ) == [(USER_A,)]
+    # The helpers that build the tables are not an API.
     for role in ("anon", "authenticated"):
-        assert query(
-            supabase_searchable,
-            "SELECT has_function_privilege(%s, 'public.flavatix_forms_similar_to(text)', "
-            "'EXECUTE')",
-            (role,),
-        ) == [(False,)]
+        for helper in (
+            "flavatix_forms_similar_to(text)",
+            "flavatix_refresh_search(uuid[], text[], boolean)",
+        ):
+            assert query(
+                url,
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')",
+                (role, f"public.{helper}"),
+            ) == [(False,)]

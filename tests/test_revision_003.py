@@ -415,18 +415,57 @@ def test_signed_in_user_gets_only_their_own_wheel(supabase_refreshed: str) -> No
     assert call_as(url, sql + " -> 'totalDescriptors'", (USER_B,), role="service_role") == [(2,)]
 
 
-@pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_views_and_maintenance_are_closed_to_api_roles(supabase_refreshed: str, role: str) -> None:
+PER_USER = ("mv_user_descriptor_summary", "mv_wheel_generation_stats")
+AGGREGATES = ("mv_global_descriptor_stats", "mv_category_descriptor_summary")
+
+
+def test_api_roles_read_summaries_through_row_level_security(supabase_refreshed: str) -> None:
     url = supabase_refreshed
-    for relation in (*VIEWS, "mv_refresh_status", "mv_refresh_log", "mv_refresh_changes"):
+    for table in PER_USER:
+        # Each signed-in user sees their own rows only; anon sees none.
+        users = call_as(
+            url,
+            f"SELECT DISTINCT user_id::text FROM public.{table}",
+            role="authenticated",
+            sub=USER_A,
+        )
+        assert users == [(USER_A,)], table
+        assert call_as(url, f"SELECT count(*) FROM public.{table}", role="anon") == [(0,)]
+        assert call_as(
+            url, f"SELECT count(DISTINCT user_id) FROM public.{table}", role="service_role"
+        ) == [(2,)]
+    for table in AGGREGATES:
+        for role in ("anon", "authenticated"):
+            counted = call_as(
+                url, f"SELECT sum(total_occurrences) FROM public.{table}", role=role, sub=USER_A
+            )
+            assert counted == [(15,)], (table, role)
+    # The builder runs as its caller: another user's wheel comes out empty.
+    other = call_as(
+        url,
+        f"SELECT public.flavatix_wheel_json('personal', '{USER_B}', NULL, ARRAY['aroma'], 1, "
+        "10) -> 'totalDescriptors'",
+        role="authenticated",
+        sub=USER_A,
+    )
+    assert other == [(0,)]
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_maintenance_is_closed_to_api_roles(supabase_refreshed: str, role: str) -> None:
+    url = supabase_refreshed
+    for relation in ("mv_refresh_status", "mv_refresh_changes"):
         assert sqlstate_of(url, f"SELECT * FROM public.{relation}", role=role, sub=USER_A) == (
             "42501"
         )
     for sql in (
         "SELECT public.refresh_descriptor_views()",
-        f"SELECT public.flavatix_wheel_json('personal', '{USER_B}', NULL, ARRAY['aroma'], 1, 10)",
+        "SELECT public.refresh_descriptor_views(true)",
+        "SELECT public.should_refresh_views()",
         "DELETE FROM public.mv_refresh_changes",
         "UPDATE public.mv_refresh_log SET last_refreshed_at = now()",
+        "INSERT INTO public.mv_user_descriptor_summary (user_id) VALUES (gen_random_uuid())",
+        "DELETE FROM public.mv_global_descriptor_stats",
     ):
         assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
 

@@ -19,6 +19,7 @@ from tests.handbuilt import (
     USER_A,
     USER_B,
     USER_EMPTY,
+    call_as,
     load_handbuilt,
     sqlstate_of,
 )
@@ -219,13 +220,23 @@ def test_refresh_rebuilds_the_view_after_the_summary_it_reads(varied: str) -> No
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_view_and_reference_builder_are_closed_to_api_roles(
+def test_wheel_table_and_reference_builder_answer_api_roles_for_their_own_rows(
     supabase_head_db_url: str, role: str
 ) -> None:
     url = supabase_head_db_url
-    for sql in (
-        f"SELECT * FROM public.{WHEEL_VIEW}",
+    load_handbuilt(url, supabase=True)
+    pad_with_metaphors(url, USER_A)
+    pad_with_metaphors(url, USER_B)
+    refresh(url)
+    rows = f"SELECT DISTINCT user_id::text FROM public.{WHEEL_VIEW}"
+    other = (
         f"SELECT public.flavatix_wheel_json_from_forms('personal', '{USER_B}', NULL, "
-        "ARRAY['aroma'], 1, 10)",
-    ):
-        assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
+        "ARRAY['metaphor'], 1, 10) -> 'totalDescriptors'"
+    )
+    if role == "anon":
+        assert call_as(url, rows, role=role) == []
+        assert call_as(url, other, role=role) == [(0,)]
+        return
+    assert call_as(url, rows, role=role, sub=USER_A) == [(USER_A,)]
+    assert call_as(url, other, role=role, sub=USER_A) == [(0,)]
+    assert call_as(url, other, role="service_role")[0][0] > 0

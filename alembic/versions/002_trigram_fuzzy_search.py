@@ -591,6 +591,48 @@ END;
 $$;
 """
 
+# The search functions run as their caller. On Supabase the aggregate tables
+# (forms and their use over all users, no user ids) are readable by anon and
+# authenticated; the per-user pair tables by authenticated, each user only
+# their own rows (row level security); the table helpers not at all.
+API_ACCESS = """
+DO $$
+DECLARE
+    t text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_descriptor_search',
+        'mv_descriptor_search_forms',
+        'mv_descriptor_search_prefixes',
+        'mv_descriptor_search_pairs'
+    ] LOOP
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO anon, authenticated '
+                       'USING (true)', t || '_read', t);
+    END LOOP;
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_descriptor_search_pair_users',
+        'mv_descriptor_search_user_pairs'
+    ] LOOP
+        -- anon too: no policy lets it see a row, and functions that read
+        -- aggregates in the same statement (wheels) still run for it.
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read_own', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated '
+                       'USING (user_id = (SELECT auth.uid()))', t || '_read_own', t);
+    END LOOP;
+END;
+$$;
+"""
+
 # The function texts below name pg_trgm's schema as @trgm@; with_pg_trgm()
 # substitutes the schema pg_trgm lives in, quoted by format('%I').
 # Without a user or type filter, forms come from mv_descriptor_search_forms
@@ -604,7 +646,7 @@ CREATE OR REPLACE FUNCTION public.find_similar_descriptors(
     p_limit integer DEFAULT 20)
 RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category text,
                subcategory text, usage_count bigint, similarity double precision)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.3
 AS $$
@@ -717,7 +759,7 @@ CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
     p_limit integer DEFAULT 100)
 RETURNS TABLE (descriptor1_id uuid, descriptor1_text text, descriptor2_id uuid,
                descriptor2_text text, similarity double precision, descriptor_type text)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.8
 AS $$
@@ -786,7 +828,7 @@ CREATE OR REPLACE FUNCTION public.autocomplete_descriptors(
     p_limit integer DEFAULT 10)
 RETURNS TABLE (descriptor_text text, descriptor_type text, category text,
                usage_count bigint, match_type text)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.word_similarity_threshold = 0.5
 AS $$
@@ -893,7 +935,7 @@ CREATE OR REPLACE FUNCTION public.suggest_descriptor_category(
     p_similarity_threshold double precision DEFAULT 0.5)
 RETURNS TABLE (suggested_category text, suggested_subcategory text,
                confidence double precision, based_on_count bigint)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.5
 AS $$
@@ -954,7 +996,10 @@ TABLE_INDEXES: dict[str, tuple[str, str]] = {
     ),
 }
 # The unique key (NULL categories included), and the trigram and prefix indexes
-# the search functions read through.
+# the search functions read through. The trigram indexes of the search tables
+# take the refresh's rows straight into the index (fastupdate off): a pending
+# list would be read whole by every lookup, and the pair build makes one
+# lookup per form right after rewriting the forms.
 VIEW_INDEXES: dict[str, tuple[str, str]] = {
     "ux_mv_descriptor_search_key": (
         "mv_descriptor_search",
@@ -962,7 +1007,7 @@ VIEW_INDEXES: dict[str, tuple[str, str]] = {
     ),
     "ix_mv_descriptor_search_trgm": (
         "mv_descriptor_search",
-        "USING gin (normalized_form gin_trgm_ops)",
+        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
     ),
     "ix_mv_descriptor_search_prefix": (
         "mv_descriptor_search",
@@ -974,7 +1019,7 @@ DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
     "ux_mv_descriptor_search_forms_key": ("mv_descriptor_search_forms", "(normalized_form)"),
     "ix_mv_descriptor_search_forms_trgm": (
         "mv_descriptor_search_forms",
-        "USING gin (normalized_form gin_trgm_ops)",
+        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
     ),
     "ux_mv_descriptor_search_prefixes_key": ("mv_descriptor_search_prefixes", "(prefix, rank)"),
 }
@@ -1115,6 +1160,7 @@ def upgrade() -> None:
             op.execute(with_pg_trgm(SIMILAR_FORMS_FUNCTION))
     op.execute(with_pg_trgm(REFRESH_SEARCH))
     op.execute(REVOKE_DERIVED)
+    op.execute(API_ACCESS)
     for create_function in SEARCH_FUNCTIONS:
         op.execute(with_pg_trgm(create_function))
     with ctx.autocommit_block():

@@ -723,7 +723,7 @@ CREATE OR REPLACE FUNCTION public.generate_wheel_data_optimized(
     p_min_count integer DEFAULT 1,
     p_max_per_subcategory integer DEFAULT 10)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -785,6 +785,83 @@ DROP TABLE IF EXISTS public.mv_category_descriptor_summary;
 DROP TABLE IF EXISTS public.mv_global_descriptor_stats;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_user_descriptor_summary;
+"""
+
+
+# The summary functions run as their caller. On Supabase the aggregates over
+# all users (and when each summary was refreshed) are readable by anon and
+# authenticated; the per-user summaries by authenticated, each user only their
+# own rows (row level security). Left SECURITY DEFINER, and not executable by
+# anon or authenticated: the change-tracking trigger function (writers may
+# not append to mv_refresh_changes themselves; a trigger needs no EXECUTE
+# grant to fire), refresh_descriptor_views() and should_refresh_views()
+# (maintenance, run by the owner or service_role, which read and rewrite the
+# bookkeeping no API role may touch).
+API_ACCESS = """
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavor_descriptors_count_changes() '
+                       'FROM %I', r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.should_refresh_views(integer) FROM %I', r);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION public.should_refresh_views(integer) TO service_role;
+    END IF;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION public.should_refresh_views(integer) FROM PUBLIC;
+-- Enabling it again is harmless, so a re-run is safe.
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.mv_refresh_log ENABLE ROW LEVEL SECURITY;
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.mv_refresh_changes ENABLE ROW LEVEL SECURITY;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_global_descriptor_stats',
+        'mv_category_descriptor_summary',
+        'mv_refresh_log'
+    ] LOOP
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO anon, authenticated '
+                       'USING (true)', t || '_read', t);
+    END LOOP;
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_user_descriptor_summary',
+        'mv_wheel_generation_stats',
+        'mv_user_wheel_subcategories'
+    ] LOOP
+        -- anon too: no policy lets it see a row, and functions that read
+        -- aggregates in the same statement (wheels) still run for it.
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read_own', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated '
+                       'USING (user_id = (SELECT auth.uid()))', t || '_read_own', t);
+    END LOOP;
+    -- The wheel builders read only what row level security lets the caller see.
+    GRANT EXECUTE ON FUNCTION public.flavatix_wheel_json(text, uuid, text, text[], integer,
+                                                         integer) TO anon, authenticated;
+    GRANT EXECUTE ON FUNCTION public.flavatix_wheel_json_from_forms(text, uuid, text, text[],
+                                                                    integer, integer)
+        TO anon, authenticated;
+END;
+$$;
 """
 
 
@@ -858,6 +935,7 @@ def upgrade() -> None:
     op.execute(REGISTER_WHEEL_VIEW)
     op.execute(CREATE_GENERATE_WHEEL)
     op.execute(REVOKE_FROM_API_ROLES)
+    op.execute(API_ACCESS)
 
 
 def downgrade() -> None:
