@@ -253,28 +253,26 @@ RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
-DECLARE
-    n bigint;
-    users uuid[];
-    forms text[];
 BEGIN
+    -- One statement per branch: this runs after every writing statement.
     IF TG_OP = 'INSERT' THEN
-        SELECT count(*), array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
-          INTO n, users, forms FROM new_rows r;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT count(*), array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
-          INTO n, users, forms FROM old_rows r;
-    ELSE
-        SELECT count(*) INTO n FROM new_rows;
-        SELECT array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
-          INTO users, forms
-          FROM (SELECT o.user_id, o.normalized_form FROM old_rows o
-                UNION ALL
-                SELECT w.user_id, w.normalized_form FROM new_rows w) r;
-    END IF;
-    IF n > 0 THEN
         INSERT INTO public.mv_refresh_changes (changed_rows, user_ids, normalized_forms)
-        VALUES (n, users, forms);
+        SELECT count(*), array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
+        FROM new_rows r
+        HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO public.mv_refresh_changes (changed_rows, user_ids, normalized_forms)
+        SELECT count(*), array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
+        FROM old_rows r
+        HAVING count(*) > 0;
+    ELSE
+        INSERT INTO public.mv_refresh_changes (changed_rows, user_ids, normalized_forms)
+        SELECT count(*) FILTER (WHERE r.is_new), array_agg(DISTINCT r.user_id),
+               array_agg(DISTINCT r.normalized_form)
+        FROM (SELECT o.user_id, o.normalized_form, false AS is_new FROM old_rows o
+              UNION ALL
+              SELECT w.user_id, w.normalized_form, true FROM new_rows w) r
+        HAVING count(*) > 0;
     END IF;
     RETURN NULL;
 END;
