@@ -141,8 +141,16 @@ VIEW_KEYS: dict[str, str] = {
 # changed, from the table, with the same query that builds the whole summary.
 USER_FILTER = "WHERE user_id = ANY (v_users)\n"
 FORM_FILTER = "WHERE normalized_form = ANY (v_forms)\n"
+# The per-form summary is finer still: a group has one user, form and type,
+# so only the changed (user, form, type) keys are recomputed, each by one probe
+# of the (user_id, normalized_form, descriptor_type) index.
+CHANGED_KEYS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
+KEY_FILTER = (
+    "WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t\n"
+    f"    FROM {CHANGED_KEYS})\n"
+)
 KEYED_BY: dict[str, str] = {
-    "mv_user_descriptor_summary": USER_FILTER,
+    "mv_user_descriptor_summary": KEY_FILTER,
     "mv_global_descriptor_stats": FORM_FILTER,
     "mv_category_descriptor_summary": FORM_FILTER,
     "mv_wheel_generation_stats": USER_FILTER,
@@ -189,8 +197,9 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
 );
 
 -- One row per writing statement, appended by the change-tracking triggers:
--- how many rows it changed, and the users and normalized forms of those rows
--- (old and new versions), which are the summary groups it may have changed.
+-- how many rows it changed, and each distinct (user, normalized form, type)
+-- of those rows, old and new versions (three arrays, one entry per key):
+-- the summary groups it may have changed.
 -- Appending (never updating a shared counter row) keeps concurrent writers
 -- from queueing behind each other's row locks until commit.
 CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
@@ -198,14 +207,15 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
     changed_rows bigint NOT NULL CHECK (changed_rows > 0),
     user_ids uuid[] NOT NULL,
     normalized_forms text[] NOT NULL,
+    descriptor_types text[] NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE public.mv_refresh_log IS
     'When refresh_descriptor_views() last refreshed each descriptor view.';
 COMMENT ON TABLE public.mv_refresh_changes IS
-    'Rows changed per writing statement since the last refresh, with their users and '
-    'normalized forms; consumed by refresh_descriptor_views().';
+    'Rows changed per writing statement since the last refresh, with their users, '
+    'normalized forms and types; consumed by refresh_descriptor_views().';
 
 -- Revision 002's search tables were filled before change tracking began:
 -- the first refresh rebuilds them whole. This revision's are filled below,
@@ -256,22 +266,34 @@ AS $$
 BEGIN
     -- One statement per branch: this runs after every writing statement.
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO public.mv_refresh_changes (changed_rows, user_ids, normalized_forms)
-        SELECT count(*), array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
-        FROM new_rows r
+        INSERT INTO public.mv_refresh_changes
+            (changed_rows, user_ids, normalized_forms, descriptor_types)
+        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
+               array_agg(k.descriptor_type)
+        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type, count(*) AS n
+              FROM new_rows r GROUP BY 1, 2, 3) k
         HAVING count(*) > 0;
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO public.mv_refresh_changes (changed_rows, user_ids, normalized_forms)
-        SELECT count(*), array_agg(DISTINCT r.user_id), array_agg(DISTINCT r.normalized_form)
-        FROM old_rows r
+        INSERT INTO public.mv_refresh_changes
+            (changed_rows, user_ids, normalized_forms, descriptor_types)
+        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
+               array_agg(k.descriptor_type)
+        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type, count(*) AS n
+              FROM old_rows r GROUP BY 1, 2, 3) k
         HAVING count(*) > 0;
     ELSE
-        INSERT INTO public.mv_refresh_changes (changed_rows, user_ids, normalized_forms)
-        SELECT count(*) FILTER (WHERE r.is_new), array_agg(DISTINCT r.user_id),
-               array_agg(DISTINCT r.normalized_form)
-        FROM (SELECT o.user_id, o.normalized_form, false AS is_new FROM old_rows o
-              UNION ALL
-              SELECT w.user_id, w.normalized_form, true FROM new_rows w) r
+        INSERT INTO public.mv_refresh_changes
+            (changed_rows, user_ids, normalized_forms, descriptor_types)
+        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
+               array_agg(k.descriptor_type)
+        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type,
+                     count(*) FILTER (WHERE r.is_new) AS n
+              FROM (SELECT o.user_id, o.normalized_form, o.descriptor_type, false AS is_new
+                    FROM old_rows o
+                    UNION ALL
+                    SELECT w.user_id, w.normalized_form, w.descriptor_type, true
+                    FROM new_rows w) r
+              GROUP BY 1, 2, 3) k
         HAVING count(*) > 0;
     END IF;
     RETURN NULL;
@@ -537,8 +559,15 @@ SUMMARY_TABLES: dict[str, tuple[str, str]] = {
         WHEEL_VIEW_BODY.replace("{heavy_filter}", "\n      AND s.user_id = ANY (v_users)"),
     ),
 }
-SUMMARY_KEY_COLUMN = {
-    name: "user_id" if KEYED_BY.get(name, USER_FILTER) == USER_FILTER else "normalized_form"
+SUMMARY_DELETE = {
+    name: (
+        f" s USING {CHANGED_KEYS}\nWHERE s.user_id = k.u AND s.normalized_form = k.f "
+        "AND s.descriptor_type = k.t"
+        if KEYED_BY.get(name) == KEY_FILTER
+        else " WHERE user_id = ANY (v_users)"
+        if KEYED_BY.get(name, USER_FILTER) == USER_FILTER
+        else " WHERE normalized_form = ANY (v_forms)"
+    )
     for name in SUMMARY_TABLES
 }
 
@@ -547,9 +576,7 @@ def refresh_statements(incremental: bool) -> str:
     """DELETE and INSERT of every summary table: every group, or the changed ones."""
     parts = []
     for name, (full, changed) in SUMMARY_TABLES.items():
-        column = SUMMARY_KEY_COLUMN[name]
-        keys = "v_users" if column == "user_id" else "v_forms"
-        where = f" WHERE {column} = ANY ({keys})" if incremental else ""
+        where = SUMMARY_DELETE[name] if incremental else ""
         body = changed if incremental else full
         parts.append(
             f"DELETE FROM public.{name}{where};\nINSERT INTO public.{name}\n{body.strip()};"
@@ -587,6 +614,9 @@ DECLARE
     v_changes bigint;
     v_users uuid[];
     v_forms text[];
+    v_key_users uuid[];
+    v_key_forms text[];
+    v_key_types text[];
     v_full boolean;
     v_full_search boolean;
 BEGIN
@@ -597,12 +627,21 @@ BEGIN
     -- One refresh at a time; a second one waits and then sees what is left.
     PERFORM pg_catalog.pg_advisory_xact_lock({REFRESH_LOCK_KEY});
     WITH taken AS (
-        DELETE FROM public.mv_refresh_changes RETURNING user_ids, normalized_forms
+        DELETE FROM public.mv_refresh_changes
+        RETURNING user_ids, normalized_forms, descriptor_types
+    ), keys AS (
+        SELECT DISTINCT k.u, k.f, k.t
+        FROM taken, unnest(taken.user_ids, taken.normalized_forms, taken.descriptor_types)
+                    AS k (u, f, t)
     )
     SELECT (SELECT count(*) FROM taken),
-           (SELECT array_agg(DISTINCT u.u) FROM taken t, unnest(t.user_ids) AS u (u)),
-           (SELECT array_agg(DISTINCT f.f) FROM taken t, unnest(t.normalized_forms) AS f (f))
-      INTO v_changes, v_users, v_forms;
+           (SELECT array_agg(DISTINCT k.u) FROM keys k),
+           (SELECT array_agg(DISTINCT k.f) FROM keys k),
+           array_agg(k.u ORDER BY k.u, k.f, k.t),
+           array_agg(k.f ORDER BY k.u, k.f, k.t),
+           array_agg(k.t ORDER BY k.u, k.f, k.t)
+      INTO v_changes, v_users, v_forms, v_key_users, v_key_forms, v_key_types
+      FROM keys k;
     v_full_search := p_full OR EXISTS (
         SELECT FROM public.mv_refresh_log
         WHERE last_refreshed_at IS NULL AND view_name = ANY (ARRAY{list(SEARCH_TABLES)}));
