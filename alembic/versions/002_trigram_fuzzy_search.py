@@ -22,16 +22,18 @@ refresh_descriptor_views() calls flavatix_refresh_search() with the users and
 normalized forms whose rows changed, which recomputes only those groups with
 the query that builds each whole table, instead of rebuilding everything.
 
-Access: the tables have row level security on and no grants to anon or
-authenticated; the functions are SECURITY DEFINER and ask
-flavatix_caller_user() which user they may answer for. A caller that row level
+Access: the tables have row level security on. On Supabase the aggregates
+(forms and their use, no user ids) are readable by anon and authenticated, the
+per-user pair tables by each user for their own rows (user_id =
+(select auth.uid())). The functions run as their caller, so those policies
+apply to what they read, and ask flavatix_caller_user() which user they may
+answer for. A caller that row level
 security binds (Supabase's anon/authenticated: RLS on flavor_descriptors, no
 BYPASSRLS, not superuser, not owner) gets only rows of auth.uid(): p_user_id
 NULL means "mine", another user's id is refused (42501). Other callers
 (service_role, the owner, plain PostgreSQL without RLS) get what they ask for,
 provided they may SELECT flavor_descriptors at all. The calling role is read
-from the `role` setting, which SET ROLE (and PostgREST) sets and SECURITY
-DEFINER does not change.
+from the `role` setting, which SET ROLE (and PostgREST) sets.
 
 Precomputed answers (kept up to date with every other summary by
 refresh_descriptor_views(), so as stale as mv_descriptor_search between

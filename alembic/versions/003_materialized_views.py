@@ -31,13 +31,16 @@ built on mv_user_descriptor_summary and refreshed after it); every other wheel,
 and every call the table cannot answer, is built from the per-form summaries
 as before. Both give the same JSON.
 
-Access: the summary tables have row level security on and no grants to anon or
-authenticated; the status tables neither. generate_wheel_data_optimized() is
-SECURITY DEFINER and asks flavatix_caller_user() (revision 002) which user it
-may answer for: a caller bound by row level security only gets auth.uid()'s
-wheel. The wheel builders flavatix_wheel_json() and
-flavatix_wheel_json_from_forms() and refresh_descriptor_views() are not
-executable by PUBLIC, anon or authenticated.
+Access: the summary tables have row level security on. On Supabase the
+aggregates over all users (and mv_refresh_log) are readable by anon and
+authenticated, the per-user summaries by each user for their own rows
+(user_id = (select auth.uid())). generate_wheel_data_optimized() and the wheel
+builders run as their caller, so those policies apply, and it asks
+flavatix_caller_user() (revision 002) which user it may answer for: a caller
+bound by row level security only gets auth.uid()'s wheel. SECURITY DEFINER is
+left on the change-tracking trigger function, refresh_descriptor_views() and
+should_refresh_views() (see API_ACCESS for why), none executable by anon or
+authenticated.
 """
 
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file

@@ -10,11 +10,13 @@ created_at are neither skipped nor repeated, in either direction. Rows with a
 NULL created_at come last; a cursor at such a row passes created_at NULL with
 its id.
 
-Access, as in revisions 002 and 003: functions that read materialized views or
-answer for a p_user_id are SECURITY DEFINER and ask flavatix_caller_user(), so
-a caller bound by row level security only gets auth.uid()'s rows.
-wheel_needs_regeneration() and batch_insert_descriptors() are SECURITY INVOKER:
-the table policies apply to them as to any query. Universal and per-category
+Access, as in revisions 002 and 003: every function runs as its caller
+(SECURITY INVOKER), so the policies of the tables and summaries apply to what
+it reads, and functions that answer for a p_user_id ask
+flavatix_caller_user(), so a caller bound by row level security only gets
+auth.uid()'s rows. get_wheel_data_fast() therefore sees the cached category
+wheels only where flavor_wheels' policies let the caller see them, and
+otherwise builds the same wheel from the per-category summary. Universal and per-category
 wheels are aggregates readable by everyone, like universal wheels. No function
 executes SQL text that a caller passes in.
 """
