@@ -29,13 +29,17 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from flavatix_db import cluster, migrations, partitioning, seed_data, traffic
+from flavatix_db import cluster, migrations, mixed_changes, partitioning, seed_data, traffic
 
 Cursor = psycopg2.extensions.cursor
 Answer = Any
 
 PAGE_SIZE = 50
 DEEP_PAGE = 20
+# Names the shape of the "before" answers, so a cache of older answers is not reused.
+BEFORE_VERSION = "whole-answers"
+# Changed rows are spread over this many users (fewer on a small dataset).
+CHANGED_USERS = 2000
 # A naive "before" query may scan everything; past this it counts as this long.
 BEFORE_TIMEOUT_MS = 60_000
 
@@ -55,19 +59,31 @@ class KindResult:
 
 
 @dataclass(frozen=True)
+class RefreshResult:
+    full_seconds: float
+    incremental_seconds: float
+    changed_rows: int
+    same_as_full: bool
+
+
+@dataclass(frozen=True)
 class BenchResult:
     rows: int
     floor_p50_ms: float
     migration: dict[str, float]
     queries: list[KindResult]
+    refresh: RefreshResult | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "rows": self.rows,
             "floor_p50_ms": self.floor_p50_ms,
             "migration": self.migration,
             "queries": [asdict(q) for q in self.queries],
         }
+        if self.refresh is not None:
+            found["refresh"] = asdict(self.refresh)
+        return found
 
 
 @dataclass(frozen=True)
@@ -88,46 +104,102 @@ def _rows(cur: Cursor, query: str, params: Sequence[Any]) -> list[tuple[Any, ...
     return list(cur.fetchall())
 
 
+# The whole wheel generate_wheel_data_optimized(user, 'combined') returns, in
+# plain SQL over the raw rows: per (type, category, subcategory, form) group
+# the most common spelling, per wheel descriptor the spelling of its largest
+# group, the top 10 descriptors of each subcategory, and category shares in
+# tenths of a percent by largest remainder, summing to 100.0.
+WHEEL_BEFORE = f"""
+WITH grouped AS (
+    SELECT category, subcategory, {NORM} AS form,
+           mode() WITHIN GROUP (ORDER BY descriptor_text) AS text,
+           count(*) AS n, sum(intensity) AS isum, count(intensity) AS icount
+    FROM public.flavor_descriptors
+    WHERE user_id = %s AND descriptor_type IN ('aroma', 'flavor')
+    GROUP BY descriptor_type, category, subcategory, 3
+), descriptors AS (
+    SELECT coalesce(category, 'Uncategorized') AS cat, coalesce(subcategory, 'General') AS sub,
+           form, (array_agg(text ORDER BY n DESC, text))[1] AS label,
+           sum(n) AS n, sum(isum) AS isum, sum(icount) AS icount
+    FROM grouped
+    GROUP BY 1, 2, 3
+), ranked AS (
+    SELECT d.*, row_number() OVER (PARTITION BY cat, sub ORDER BY n DESC, label) AS rn
+    FROM descriptors d
+), subs AS (
+    SELECT cat, sub, sum(n) AS n,
+           jsonb_agg(jsonb_build_object(
+                         'text', label, 'count', n,
+                         'avgIntensity', CASE WHEN icount > 0 THEN round(isum / icount, 2) END)
+                     ORDER BY n DESC, label) FILTER (WHERE rn <= 10) AS descriptors
+    FROM ranked
+    GROUP BY cat, sub
+), cats AS (
+    SELECT cat, sum(n) AS n,
+           jsonb_agg(jsonb_build_object('name', sub, 'count', n, 'descriptors', descriptors)
+                     ORDER BY n DESC, sub) AS subcategories
+    FROM subs
+    GROUP BY cat
+), total AS (
+    SELECT coalesce(sum(n), 0) AS n FROM cats
+), shares AS (
+    SELECT c.*, floor(c.n * 1000 / t.n) AS units,
+           row_number() OVER (ORDER BY c.n * 1000 - floor(c.n * 1000 / t.n) * t.n DESC,
+                                       c.n DESC, c.cat)
+               <= 1000 - sum(floor(c.n * 1000 / t.n)) OVER () AS bonus
+    FROM cats c CROSS JOIN total t
+    WHERE t.n > 0
+)
+SELECT jsonb_build_object(
+    'categories', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'name', cat, 'count', n,
+                                'percentage', round((units + bonus::integer) / 10.0, 1),
+                                'subcategories', subcategories)
+                            ORDER BY n DESC, cat) FROM shares), '[]'::jsonb),
+    'totalDescriptors', (SELECT n FROM total),
+    'uniqueDescriptors', (SELECT count(DISTINCT form) FROM descriptors))
+"""
+
+
 def wheel_before(cur: Cursor, user: str) -> Answer:
-    rows = _rows(
-        cur,
-        """SELECT coalesce(category, 'Uncategorized'), coalesce(subcategory, 'General'),
-                  count(*)
-           FROM public.flavor_descriptors
-           WHERE user_id = %s AND descriptor_type IN ('aroma', 'flavor')
-           GROUP BY 1, 2""",
-        (user,),
-    )
-    return _wheel_totals((cat, sub, int(n)) for cat, sub, n in rows)
+    cur.execute(WHEEL_BEFORE, (user,))
+    row = cur.fetchone()
+    return row[0] if row else None
 
 
 def wheel_after(cur: Cursor, user: str) -> Answer:
-    cur.execute("SELECT public.generate_wheel_data_optimized(%s, 'combined')", (user,))
-    row = cur.fetchone()
-    wheel = row[0] if row else {}
-    return _wheel_totals(
-        (cat["name"], sub["name"], int(sub["count"]))
-        for cat in wheel.get("categories", [])
-        for sub in cat.get("subcategories", [])
+    cur.execute(
+        "SELECT public.generate_wheel_data_optimized(%s, 'combined') - 'generatedAt'", (user,)
     )
+    row = cur.fetchone()
+    return row[0] if row else None
 
 
-def _wheel_totals(rows: Any) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for category, subcategory, count in rows:
-        totals[f"{category}/{subcategory}"] = totals.get(f"{category}/{subcategory}", 0) + count
-    return totals
+# Every column get_descriptors_paginated returns, has_more included.
+PAGE_COLUMNS = (
+    "id, descriptor_text, descriptor_type, category, subcategory, confidence_score, intensity, "
+    "item_name, item_category, source_type, source_id, created_at"
+)
+
+
+def _page_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows as JSON-comparable values (text for ids, numbers and times)."""
+    return [
+        [v if v is None or isinstance(v, (bool, int, str)) else str(v) for v in r] for r in rows
+    ]
 
 
 def page_before(cur: Cursor, param: tuple[str, int]) -> Answer:
     user, page = param
     rows = _rows(
         cur,
-        """SELECT id FROM public.flavor_descriptors WHERE user_id = %s
-           ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s""",
-        (user, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        f"""SELECT {PAGE_COLUMNS}, count(*) OVER () > %s FROM (
+                SELECT {PAGE_COLUMNS} FROM public.flavor_descriptors WHERE user_id = %s
+                ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s) page
+            ORDER BY created_at DESC, id DESC LIMIT %s""",
+        (PAGE_SIZE, user, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, PAGE_SIZE),
     )
-    return [str(r[0]) for r in rows]
+    return _page_rows(rows)
 
 
 def page_after_factory(cursors: dict[tuple[str, int], tuple[Any, Any]]) -> Callable[..., Answer]:
@@ -135,10 +207,10 @@ def page_after_factory(cursors: dict[tuple[str, int], tuple[Any, Any]]) -> Calla
         cursor_id, cursor_at = cursors[param]
         rows = _rows(
             cur,
-            "SELECT id FROM public.get_descriptors_paginated(%s, NULL, NULL, %s, %s, %s)",
+            "SELECT * FROM public.get_descriptors_paginated(%s, NULL, NULL, %s, %s, %s)",
             (param[0], cursor_id, cursor_at, PAGE_SIZE),
         )
-        return [str(r[0]) for r in rows]
+        return _page_rows(rows)
 
     return page_after
 
@@ -379,7 +451,8 @@ def _misspell(word: str) -> str:
 def before_cache_file(url: str, rows: int, seed: int, reps: int) -> Path:
     """Where the "before" side of a run is kept: it depends on the server and data only."""
     server = url.split("@")[-1].rsplit("/", 1)[0].replace(":", "-")
-    return cluster.default_home() / "bench-cache" / f"before-{server}-r{rows}-s{seed}-n{reps}.json"
+    name = f"before-{server}-r{rows}-s{seed}-n{reps}-{BEFORE_VERSION}.json"
+    return cluster.default_home() / "bench-cache" / name
 
 
 def measure_before(
@@ -398,11 +471,37 @@ def measure_before(
     return before
 
 
+def changed_users(rows: int, seed: int) -> list[str]:
+    """About CHANGED_USERS users spread evenly over the activity ranks, heaviest first."""
+    count = seed_data.user_count(rows)
+    step = max(1, count // CHANGED_USERS)
+    return [str(seed_data.user_uuid(seed, rank)) for rank in range(0, count, step)][:CHANGED_USERS]
+
+
+def measure_refresh(cur: Cursor, changes: int, users: Sequence[str]) -> RefreshResult:
+    """Apply mixed changes, time the incremental refresh, then a full rebuild, and compare."""
+    changed = mixed_changes.apply(cur, changes, users)
+    started = time.perf_counter()
+    cur.execute("SELECT public.refresh_descriptor_views()")
+    incremental_seconds = time.perf_counter() - started
+    incremental = mixed_changes.digest(cur)
+    started = time.perf_counter()
+    cur.execute("SELECT public.refresh_descriptor_views(true)")
+    full_seconds = time.perf_counter() - started
+    return RefreshResult(
+        full_seconds=round(full_seconds, 2),
+        incremental_seconds=round(incremental_seconds, 2),
+        changed_rows=changed,
+        same_as_full=incremental == mixed_changes.digest(cur),
+    )
+
+
 def run(
     url: str,
     rows: int,
     seed: int = 42,
     reps: int = 30,
+    changes: int = 10_000,
     progress: bool = True,
     say: Callable[[str], None] = print,
     *,
@@ -436,6 +535,10 @@ def run(
             say("after: the optimized functions")
             after = {kind.name: measure(cur, kind.after, kind.params, reps) for kind in kinds}
             floor = measure(cur, primary_key_lookup, _some_ids(cur), reps)
+            refresh = None
+            if changes:
+                say(f"refresh: {changes} mixed changes, incremental refresh, full rebuild")
+                refresh = measure_refresh(cur, changes, changed_users(rows, seed))
     finally:
         conn.close()
 
@@ -463,6 +566,7 @@ def run(
             **migration,
         },
         queries=queries,
+        refresh=refresh,
     )
 
 
@@ -542,6 +646,15 @@ def format_table(result: BenchResult) -> str:
             f"{m['partition_writer_failed']:.0f} of {m['partition_writer_statements']:.0f} "
             'failed; "after" measured on the partitioned table'
         )
+    if result.refresh is not None:
+        r = result.refresh
+        share = r.incremental_seconds / r.full_seconds * 100 if r.full_seconds else 0.0
+        lines += [
+            "",
+            f"refresh after {r.changed_rows:,} changed rows: incremental "
+            f"{r.incremental_seconds} s, full rebuild {r.full_seconds} s ({share:.1f} %); "
+            f"same as the full rebuild: {'yes' if r.same_as_full else 'NO'}",
+        ]
     return "\n".join(lines)
 
 

@@ -191,7 +191,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from flavatix_db import bench
 
     url = libpq(database_url.resolve(args.url))
-    result = bench.run(url, args.rows, seed=args.seed, reps=args.reps, partitioned=args.partitioned)
+    result = bench.run(
+        url,
+        args.rows,
+        seed=args.seed,
+        reps=args.reps,
+        changes=args.changes,
+        partitioned=args.partitioned,
+    )
     print(bench.format_table(result))
     if args.json:
         bench.write_json(result, args.json)
@@ -475,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--partitioned",
         action="store_true",
         help="switch to the partitioned table (revision 005) before timing the after side",
+    )
+    bench.add_argument(
+        "--changes",
+        type=count,
+        default=10_000,
+        help="changed rows to apply before timing the incremental refresh (0: skip)",
     )
     bench.add_argument("--json", type=Path, help="write the results as JSON here")
     bench.add_argument("--chart", type=Path, help="write a PNG chart here")

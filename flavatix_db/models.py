@@ -202,6 +202,18 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
         {
             "mv_refresh_log",  # 003: when refresh_descriptor_views() last ran
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
+            # 002 and 003: tables kept up to date by refresh_descriptor_views()
+            "mv_descriptor_search",
+            "mv_descriptor_search_forms",
+            "mv_descriptor_search_prefixes",
+            "mv_descriptor_search_pairs",
+            "mv_descriptor_search_pair_users",
+            "mv_descriptor_search_user_pairs",
+            "mv_user_descriptor_summary",
+            "mv_global_descriptor_stats",
+            "mv_category_descriptor_summary",
+            "mv_wheel_generation_stats",
+            "mv_user_wheel_subcategories",
             "query_performance_hints",  # 004: documentation rows
             "partition_maintenance_log",  # 005: what the partition helpers did
             "performance_thresholds",  # 006: limits the alert check reads
@@ -219,6 +231,22 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ix_flavor_descriptors_category_trgm",
             "ix_flavor_descriptors_subcategory_trgm",
             "ix_flavor_descriptors_search_vector",
+            # 002: the search tables' keys, trigram and prefix indexes.
+            "ux_mv_descriptor_search_key",
+            "ix_mv_descriptor_search_trgm",
+            "ix_mv_descriptor_search_prefix",
+            "ux_mv_descriptor_search_forms_key",
+            "ix_mv_descriptor_search_forms_trgm",
+            "ux_mv_descriptor_search_prefixes_key",
+            "ux_mv_descriptor_search_pairs_key",
+            "ux_mv_descriptor_search_pair_users_key",
+            "ux_mv_descriptor_search_user_pairs_key",
+            # 003: the unique keys of the summary tables.
+            "ux_mv_user_descriptor_summary_key",
+            "ux_mv_global_descriptor_stats_key",
+            "ux_mv_category_descriptor_summary_key",
+            "ux_mv_wheel_generation_stats_key",
+            "ux_mv_user_wheel_subcategories_key",
         }
     ),
     "column": frozenset(),

@@ -62,7 +62,7 @@ def load_handbuilt(url: str, *, supabase: bool = False) -> None:
             )
 
 
-# The search view and the views revision 002 derives from it, in refresh order.
+# The search table and the tables revision 002 derives from it, in refresh order.
 SEARCH_VIEWS = (
     "mv_descriptor_search",
     "mv_descriptor_search_forms",
@@ -74,9 +74,8 @@ SEARCH_VIEWS = (
 
 
 def refresh_search(url: str) -> None:
-    """Bring the search view up to date (revision 003's refresh does this in production)."""
-    for view in SEARCH_VIEWS:
-        execute(url, f"REFRESH MATERIALIZED VIEW public.{view}")
+    """Bring the search tables up to date, as production does."""
+    execute(url, "SELECT public.refresh_descriptor_views()")
 
 
 def call_as(

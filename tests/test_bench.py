@@ -14,7 +14,7 @@ from tests.dbtools import scalar
 def run_bench(url: str, report: Path, chart: Path, *extra: str) -> int:
     return cli.main(
         [
-            *("--url", url, "bench", "--rows", "3000"),
+            *("--url", url, "bench", "--rows", "3000", "--changes", "300"),
             *("--json", str(report), "--chart", str(chart)),
             *extra,
         ]
@@ -56,6 +56,12 @@ def test_bench_small_run_writes_table_json_and_chart(
         }
         assert query["after_p50_ms"] > 0
         assert query["same_answers"] is True, query["kind"]
+    refresh = result["refresh"]
+    assert set(refresh) == {"full_seconds", "incremental_seconds", "changed_rows", "same_as_full"}
+    assert refresh["same_as_full"] is True
+    # A quarter are updates of every other picked row; none is refused on this data.
+    assert 250 <= refresh["changed_rows"] <= 300
+    assert refresh["full_seconds"] > 0 and refresh["incremental_seconds"] > 0
     assert code == 0
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The scratch database is at head; the template keeps the baseline for next time.

@@ -54,7 +54,8 @@ def searchable(head_db_url: str) -> str:
 def test_catalog_after_upgrade(head_db_url: str) -> None:
     snap = catalog_snapshot(head_db_url)
     assert ("pg_trgm",) in snap["extensions"]
-    assert ("mv_descriptor_search", "m") in snap["relations"]
+    for table in SEARCH_VIEWS:
+        assert (table, "r") in snap["relations"]
     indexdefs = dict(snap["indexes"])
     assert indexdefs.keys() >= TRGM_INDEXES | {"ux_mv_descriptor_search_key"}
     assert "gin_trgm_ops" in indexdefs["ix_flavor_descriptors_normalized_trgm"]
@@ -336,7 +337,7 @@ def test_downgrade_to_001_and_upgrade_again_keeps_every_row(head_db_url: str) ->
     assert ("pg_trgm",) not in snap["extensions"]  # created by 002, nothing else uses it
     assert ("unaccent",) in snap["extensions"]  # 001's
     assert not TRGM_INDEXES & {name for name, _ in snap["indexes"]}
-    assert ("mv_descriptor_search", "m") not in snap["relations"]
+    assert not {name for name, _ in snap["relations"]} & set(SEARCH_VIEWS)
     migrations.upgrade(head_db_url, "head")
     assert descriptors_checksum(head_db_url) == before
     refresh_search(head_db_url)
@@ -434,16 +435,19 @@ def test_p_user_id_is_no_way_around_row_level_security(supabase_searchable: str,
     assert call_as(url, sql, (USER_A,), role="service_role")
 
 
-def test_search_view_is_not_readable_by_api_roles(supabase_searchable: str) -> None:
+def test_search_table_is_an_aggregate_readable_through_row_level_security(
+    supabase_searchable: str,
+) -> None:
     url = supabase_searchable
+    for role in ("anon", "authenticated", "service_role"):
+        assert call_as(
+            url, "SELECT count(*) FROM public.mv_descriptor_search", role=role, sub=USER_A
+        ) == [(12,)]
     for role in ("anon", "authenticated"):
         assert (
-            sqlstate_of(url, "SELECT * FROM public.mv_descriptor_search", role=role, sub=USER_A)
+            sqlstate_of(url, "DELETE FROM public.mv_descriptor_search", role=role, sub=USER_A)
             == "42501"
         )
-    assert call_as(
-        url, "SELECT count(*) FROM public.mv_descriptor_search", role="service_role"
-    ) == [(12,)]
     everyone = call_as(
         url,
         "SELECT descriptor_text FROM public.find_similar_descriptors('cherry')",
@@ -638,21 +642,36 @@ def test_fast_paths_give_the_naive_answers(head_db_url: str) -> None:
                     assert got == expected, (q, t, lim)
 
 
-def test_derived_search_views_are_not_readable_by_api_roles(supabase_searchable: str) -> None:
-    for view in SEARCH_VIEWS[1:]:
-        for role in ("anon", "authenticated"):
-            assert (
-                sqlstate_of(
-                    supabase_searchable, f"SELECT * FROM public.{view}", role=role, sub=USER_A
-                )
-                == "42501"
-            )
-    # The helper that builds the pair view is not an API either (reading the
-    # view would fail anyway; EXECUTE itself is revoked).
+def test_per_user_search_tables_show_each_user_their_own_rows(supabase_searchable: str) -> None:
+    url = supabase_searchable
+    execute(
+        url,
+        "INSERT INTO public.mv_descriptor_search_pair_users VALUES (%s), (%s)",
+        (USER_A, USER_B),
+    )
+    for table in ("mv_descriptor_search_pair_users", "mv_descriptor_search_user_pairs"):
+        assert call_as(url, f"SELECT count(*) FROM public.{table}", role="anon") == [(0,)]
+        seen = call_as(
+            url,
+            f"SELECT DISTINCT user_id::text FROM public.{table}",
+            role="authenticated",
+            sub=USER_A,
+        )
+        assert set(seen) <= {(USER_A,)}, table
+    assert call_as(
+        url,
+        "SELECT user_id::text FROM public.mv_descriptor_search_pair_users",
+        role="authenticated",
+        sub=USER_A,
+    ) == [(USER_A,)]
+    # The helpers that build the tables are not an API.
     for role in ("anon", "authenticated"):
-        assert query(
-            supabase_searchable,
-            "SELECT has_function_privilege(%s, 'public.flavatix_forms_similar_to(text)', "
-            "'EXECUTE')",
-            (role,),
-        ) == [(False,)]
+        for helper in (
+            "flavatix_forms_similar_to(text)",
+            "flavatix_refresh_search(uuid[], text[], boolean)",
+        ):
+            assert query(
+                url,
+                "SELECT has_function_privilege(%s, %s, 'EXECUTE')",
+                (role, f"public.{helper}"),
+            ) == [(False,)]

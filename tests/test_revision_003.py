@@ -58,7 +58,7 @@ def refreshed(head_db_url: str) -> str:
 def test_catalog_after_upgrade(head_db_url: str) -> None:
     snap = catalog_snapshot(head_db_url)
     for view in VIEWS:
-        assert (view, "m") in snap["relations"]
+        assert (view, "r") in snap["relations"]
         indexdef = dict(snap["indexes"])[f"ux_{view}_key"]
         assert "UNIQUE" in indexdef
         assert "NULLS NOT DISTINCT" in indexdef
@@ -189,11 +189,36 @@ def test_refresh_keeps_counting_what_it_did_not_see(refreshed: str) -> None:
     assert scalar(refreshed, "SELECT public.should_refresh_views(1)") is True
 
 
-def test_refresh_needs_each_views_unique_index(refreshed: str) -> None:
-    # CONCURRENTLY refuses a view without a unique index: proof it is what runs.
-    execute(refreshed, "DROP INDEX public.ux_mv_wheel_generation_stats_key")
-    with pytest.raises(psycopg2.Error, match=r"(?i)concurrently"):
-        refresh(refreshed)
+def test_refresh_recomputes_only_the_changed_users_and_forms(refreshed: str) -> None:
+    # A summary row edited by hand stays wrong until its user or form changes:
+    # proof that the refresh recomputes the changed groups, not everything.
+    url = refreshed
+    execute(url, "UPDATE public.mv_wheel_generation_stats SET total_descriptors = -1")
+    execute(url, "UPDATE public.mv_global_descriptor_stats SET total_occurrences = -1")
+    insert = (
+        "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
+        "descriptor_text, descriptor_type) VALUES (%s, 'quick_review', gen_random_uuid(), "
+        "'cherry', 'aroma')"
+    )
+    execute(url, insert, (USER_B,))
+    refresh(url)
+    stats = dict(
+        query(url, "SELECT user_id::text, total_descriptors FROM public.mv_wheel_generation_stats")
+    )
+    assert stats == {USER_A: -1, USER_B: 4}
+    forms = dict(
+        query(
+            url,
+            "SELECT normalized_form, min(total_occurrences) FROM "
+            "public.mv_global_descriptor_stats GROUP BY 1",
+        )
+    )
+    assert forms["cherry"] > 0
+    assert forms["vanilla"] == -1
+    # The full rebuild repairs everything.
+    execute(url, "SELECT public.refresh_descriptor_views(true)")
+    assert scalar(url, "SELECT min(total_descriptors) FROM public.mv_wheel_generation_stats") == 4
+    assert scalar(url, "SELECT min(total_occurrences) FROM public.mv_global_descriptor_stats") > 0
 
 
 EXPECTED_A_COMBINED = {
@@ -359,7 +384,8 @@ def test_downgrade_to_002_and_upgrade_again_keeps_every_row(head_db_url: str) ->
     migrations.downgrade(head_db_url, "002")
     assert descriptors_checksum(head_db_url) == before
     snap = catalog_snapshot(head_db_url)
-    assert not {name for name, kind in snap["relations"] if kind == "m"} - set(SEARCH_VIEWS)
+    assert not {name for name, _ in snap["relations"]} & {*VIEWS, "mv_user_wheel_subcategories"}
+    assert {name for name, _ in snap["relations"]} >= set(SEARCH_VIEWS)
     assert not [t for t in snap["triggers"] if "count_" in t[1]]
     migrations.upgrade(head_db_url, "head")
     assert descriptors_checksum(head_db_url) == before
@@ -389,18 +415,57 @@ def test_signed_in_user_gets_only_their_own_wheel(supabase_refreshed: str) -> No
     assert call_as(url, sql + " -> 'totalDescriptors'", (USER_B,), role="service_role") == [(2,)]
 
 
-@pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_views_and_maintenance_are_closed_to_api_roles(supabase_refreshed: str, role: str) -> None:
+PER_USER = ("mv_user_descriptor_summary", "mv_wheel_generation_stats")
+AGGREGATES = ("mv_global_descriptor_stats", "mv_category_descriptor_summary")
+
+
+def test_api_roles_read_summaries_through_row_level_security(supabase_refreshed: str) -> None:
     url = supabase_refreshed
-    for relation in (*VIEWS, "mv_refresh_status", "mv_refresh_log", "mv_refresh_changes"):
+    for table in PER_USER:
+        # Each signed-in user sees their own rows only; anon sees none.
+        users = call_as(
+            url,
+            f"SELECT DISTINCT user_id::text FROM public.{table}",
+            role="authenticated",
+            sub=USER_A,
+        )
+        assert users == [(USER_A,)], table
+        assert call_as(url, f"SELECT count(*) FROM public.{table}", role="anon") == [(0,)]
+        assert call_as(
+            url, f"SELECT count(DISTINCT user_id) FROM public.{table}", role="service_role"
+        ) == [(2,)]
+    for table in AGGREGATES:
+        for role in ("anon", "authenticated"):
+            counted = call_as(
+                url, f"SELECT sum(total_occurrences) FROM public.{table}", role=role, sub=USER_A
+            )
+            assert counted == [(15,)], (table, role)
+    # The builder runs as its caller: another user's wheel comes out empty.
+    other = call_as(
+        url,
+        f"SELECT public.flavatix_wheel_json('personal', '{USER_B}', NULL, ARRAY['aroma'], 1, "
+        "10) -> 'totalDescriptors'",
+        role="authenticated",
+        sub=USER_A,
+    )
+    assert other == [(0,)]
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_maintenance_is_closed_to_api_roles(supabase_refreshed: str, role: str) -> None:
+    url = supabase_refreshed
+    for relation in ("mv_refresh_status", "mv_refresh_changes"):
         assert sqlstate_of(url, f"SELECT * FROM public.{relation}", role=role, sub=USER_A) == (
             "42501"
         )
     for sql in (
         "SELECT public.refresh_descriptor_views()",
-        f"SELECT public.flavatix_wheel_json('personal', '{USER_B}', NULL, ARRAY['aroma'], 1, 10)",
+        "SELECT public.refresh_descriptor_views(true)",
+        "SELECT public.should_refresh_views()",
         "DELETE FROM public.mv_refresh_changes",
         "UPDATE public.mv_refresh_log SET last_refreshed_at = now()",
+        "INSERT INTO public.mv_user_descriptor_summary (user_id) VALUES (gen_random_uuid())",
+        "DELETE FROM public.mv_global_descriptor_stats",
     ):
         assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
 

@@ -19,6 +19,7 @@ from tests.handbuilt import (
     USER_A,
     USER_B,
     USER_EMPTY,
+    call_as,
     load_handbuilt,
     sqlstate_of,
 )
@@ -170,14 +171,14 @@ def test_view_and_forms_paths_agree_on_varied_data(varied: str) -> None:
 
 def test_light_users_and_other_arguments_take_the_forms_path(padded: str) -> None:
     url = padded
-    # Unpopulated, the view fails any read: a call that still answers did not read it.
-    execute(url, f"REFRESH MATERIALIZED VIEW public.{WHEEL_VIEW} WITH NO DATA")
+    # Renamed away, the table fails any read: a call that still answers did not read it.
+    execute(url, f"ALTER TABLE public.{WHEEL_VIEW} RENAME TO wheel_table_away")
     for sql, params in (
         ("SELECT public.generate_wheel_data_optimized(%s)", (USER_A,)),
         ("SELECT public.generate_wheel_data_optimized(%s, 'metaphor', 1, 5)", (USER_B,)),
         ("SELECT public.get_wheel_data_fast(%s)", (USER_A,)),
     ):
-        assert sqlstate_of(url, sql, params) == "55000"
+        assert sqlstate_of(url, sql, params) == "42P01"
     assert (
         scalar(
             url,
@@ -186,7 +187,7 @@ def test_light_users_and_other_arguments_take_the_forms_path(padded: str) -> Non
         )
         == 5
     )
-    execute(url, f"REFRESH MATERIALIZED VIEW public.{WHEEL_VIEW}")
+    execute(url, f"ALTER TABLE public.wheel_table_away RENAME TO {WHEEL_VIEW}")
     # Without its metaphor rows A is light again: no longer held, same wheel.
     execute(url, "DELETE FROM public.flavor_descriptors WHERE descriptor_type = 'metaphor'")
     refresh(url)
@@ -219,13 +220,23 @@ def test_refresh_rebuilds_the_view_after_the_summary_it_reads(varied: str) -> No
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_view_and_reference_builder_are_closed_to_api_roles(
+def test_wheel_table_and_reference_builder_answer_api_roles_for_their_own_rows(
     supabase_head_db_url: str, role: str
 ) -> None:
     url = supabase_head_db_url
-    for sql in (
-        f"SELECT * FROM public.{WHEEL_VIEW}",
+    load_handbuilt(url, supabase=True)
+    pad_with_metaphors(url, USER_A)
+    pad_with_metaphors(url, USER_B)
+    refresh(url)
+    rows = f"SELECT DISTINCT user_id::text FROM public.{WHEEL_VIEW}"
+    other = (
         f"SELECT public.flavatix_wheel_json_from_forms('personal', '{USER_B}', NULL, "
-        "ARRAY['aroma'], 1, 10)",
-    ):
-        assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
+        "ARRAY['metaphor'], 1, 10) -> 'totalDescriptors'"
+    )
+    if role == "anon":
+        assert call_as(url, rows, role=role) == []
+        assert call_as(url, other, role=role) == [(0,)]
+        return
+    assert call_as(url, rows, role=role, sub=USER_A) == [(USER_A,)]
+    assert call_as(url, other, role=role, sub=USER_A) == [(0,)]
+    assert call_as(url, other, role="service_role")[0][0] > 0

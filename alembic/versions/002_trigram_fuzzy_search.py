@@ -12,23 +12,30 @@ subcategory) with its usage count, through trigram operators (`%`, `<%`) that
 its GIN index serves; the threshold is applied with set_config inside the
 function (restored on exit), never as a `similarity(...) >= x` filter. A
 user's own counts come from index probes on (user_id, normalized_form,
-descriptor_type). The view is refreshed by refresh_descriptor_views()
-(revision 003); forms first written after the last refresh are found after the
-next one. find_duplicate_descriptors compares one user's distinct forms, never
-raw rows.
+descriptor_type). Forms first written after the last refresh are found after
+the next one. find_duplicate_descriptors compares one user's distinct forms,
+never raw rows.
 
-Access: the view bypasses row level security, so anon and authenticated cannot
-read it; the functions are SECURITY DEFINER and ask
-flavatix_caller_user() which user they may answer for. A caller that row level
+The mv_ objects here are tables (under the names the plan gives its
+materialized views), not materialized views: revision 003's
+refresh_descriptor_views() calls flavatix_refresh_search() with the users and
+normalized forms whose rows changed, which recomputes only those groups with
+the query that builds each whole table, instead of rebuilding everything.
+
+Access: the tables have row level security on. On Supabase the aggregates
+(forms and their use, no user ids) are readable by anon and authenticated, the
+per-user pair tables by each user for their own rows (user_id =
+(select auth.uid())). The functions run as their caller, so those policies
+apply to what they read, and ask flavatix_caller_user() which user they may
+answer for. A caller that row level
 security binds (Supabase's anon/authenticated: RLS on flavor_descriptors, no
 BYPASSRLS, not superuser, not owner) gets only rows of auth.uid(): p_user_id
 NULL means "mine", another user's id is refused (42501). Other callers
 (service_role, the owner, plain PostgreSQL without RLS) get what they ask for,
 provided they may SELECT flavor_descriptors at all. The calling role is read
-from the `role` setting, which SET ROLE (and PostgREST) sets and SECURITY
-DEFINER does not change.
+from the `role` setting, which SET ROLE (and PostgREST) sets.
 
-Precomputed answers (refreshed with every other view by
+Precomputed answers (kept up to date with every other summary by
 refresh_descriptor_views(), so as stale as mv_descriptor_search between
 refreshes):
 - mv_descriptor_search_pairs: every pair of distinct forms whose trigram
@@ -230,10 +237,14 @@ COMMENT ON FUNCTION public.descriptor_search_vector(text, text, text) IS
     'ix_flavor_descriptors_search_vector indexes it.';
 """
 
-# Reads the table with an ordinary snapshot (writers are not blocked). The
-# display text is the most common spelling; sample_id is a stable example row.
-CREATE_SEARCH_VIEW = """
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search AS
+# The search tables. Each body builds a whole table; where it holds {where}
+# (or a named placeholder), flavatix_refresh_search() puts there the filter
+# that selects only the groups it recomputes, so the groups a refresh
+# recomputes are built exactly as a whole build builds them.
+#
+# One row per (form, type, category, subcategory) with its usage. The display
+# text is the most common spelling; sample_id is a stable example row.
+SEARCH_BODY = """
 SELECT normalized_form,
        descriptor_type,
        category,
@@ -242,30 +253,9 @@ SELECT normalized_form,
        count(*) AS usage_count,
        min(id::text)::uuid AS sample_id
 FROM public.flavor_descriptors
-GROUP BY normalized_form, descriptor_type, category, subcategory
-WITH DATA;
-
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search IS
-    'Distinct descriptor forms with usage counts, for fuzzy search; refreshed by '
-    'refresh_descriptor_views(). Not readable by anon/authenticated (bypasses RLS).';
-
-REVOKE ALL ON public.mv_descriptor_search FROM PUBLIC;
-DO $$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE ALL ON public.mv_descriptor_search FROM %I', r);
-        END IF;
-    END LOOP;
-END;
-$$;
+{where}GROUP BY normalized_form, descriptor_type, category, subcategory
 """
 
-# Precomputed search answers, built from mv_descriptor_search and refreshed
-# after it (refresh_descriptor_views() refreshes a view after the views it
-# reads).
 PREFIX_TOP = 100  # autocomplete_descriptors caps p_limit at 100
 PREFIX_CHARS = 4  # longer prefixes are selective enough for the prefix index
 PAIR_FLOOR = 0.7  # find_duplicate_descriptors' default threshold is 0.8
@@ -293,45 +283,36 @@ COMMENT ON FUNCTION public.flavatix_forms_similar_to(text) IS
     'Forms in mv_descriptor_search_forms at least {PAIR_FLOOR} similar to p_form and sorting '
     'after it; builds mv_descriptor_search_pairs.';
 
--- Only the views' owner (who refreshes them) needs it; REVOKE_DERIVED also
+-- Only the tables' owner (who refreshes them) needs it; REVOKE_DERIVED also
 -- takes it from the API roles.
 REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM PUBLIC;
 """
 
-# Created empty: they are filled once the trigram index they are built with
-# exists (see upgrade()).
-PAIR_VIEWS = f"""
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_pairs AS
+# Every pair of distinct forms at least PAIR_FLOOR similar (form_a < form_b),
+# one trigram index lookup per form: it grows with the number of forms, not
+# with rows or users, and changes only when a form appears or disappears.
+PAIRS_BODY = """
 SELECT a.normalized_form AS form_a, s.normalized_form AS form_b, s.similarity
 FROM public.mv_descriptor_search_forms a
 CROSS JOIN LATERAL public.flavatix_forms_similar_to(a.normalized_form) s
-WITH NO DATA;
+"""
 
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_pairs IS
-    'Pairs of normalized forms (form_a < form_b) with trigram similarity >= {PAIR_FLOOR}; '
-    'refreshed by refresh_descriptor_views().';
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_pair_users AS
+PAIR_USERS_BODY = f"""
 SELECT d.user_id
 FROM public.flavor_descriptors d
-GROUP BY d.user_id
+{{where}}GROUP BY d.user_id
 HAVING pg_catalog.count(*) >= {HEAVY_USER_ROWS}
-WITH NO DATA;
+"""
 
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_pair_users IS
-    'Users with at least {HEAVY_USER_ROWS} descriptors at the last refresh, whose '
-    'duplicates are read from mv_descriptor_search_user_pairs; refreshed by '
-    'refresh_descriptor_views().';
-
--- The ids and texts are what the live comparison in find_duplicate_descriptors
--- shows for a form: its most common spelling and smallest id among the user's
--- rows of that form and type.
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_user_pairs AS
+# The ids and texts are what the live comparison in find_duplicate_descriptors
+# shows for a form: its most common spelling and smallest id among the user's
+# rows of that form and type.
+USER_PAIRS_BODY = """
 WITH firsts AS (
     SELECT DISTINCT d.user_id, d.descriptor_type, d.normalized_form
     FROM public.mv_descriptor_search_pair_users u
     JOIN public.flavor_descriptors d ON d.user_id = u.user_id
-    WHERE d.normalized_form IN (SELECT p.form_a FROM public.mv_descriptor_search_pairs p)
+    WHERE d.normalized_form IN (SELECT p.form_a FROM public.mv_descriptor_search_pairs p){where}
 ), pairs AS (
     SELECT f.user_id, f.descriptor_type, p.form_a, p.form_b, p.similarity
     FROM firsts f
@@ -362,37 +343,11 @@ CROSS JOIN LATERAL (
     FROM public.flavor_descriptors d
     WHERE d.user_id = p.user_id AND d.normalized_form = p.form_b
       AND d.descriptor_type = p.descriptor_type) b
-WITH NO DATA;
-
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_user_pairs IS
-    'Pairs of similar forms (>= {PAIR_FLOOR}) within a type of each user in '
-    'mv_descriptor_search_pair_users, for find_duplicate_descriptors; refreshed by '
-    'refresh_descriptor_views(). Holds user ids: not readable by anon/authenticated.';
 """
-# A plain REFRESH (no CONCURRENTLY, which needs data and a unique index) of a
-# view nobody reads yet; skipped when the view already holds data (a re-run),
-# so readers are never locked out.
-FILL_IF_EMPTY = """
-DO $$
-BEGIN
-    IF NOT (SELECT c.relispopulated FROM pg_class c WHERE c.oid = 'public.{view}'::regclass) THEN
-        REFRESH MATERIALIZED VIEW public.{view};
-    END IF;
-END;
-$$;
-"""
-# Filled in this order once the trigram index on mv_descriptor_search_forms exists.
-PAIR_VIEW_NAMES = (
-    "mv_descriptor_search_pairs",
-    "mv_descriptor_search_pair_users",
-    "mv_descriptor_search_user_pairs",
-)
-
 
 # The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
 # it does, ranked per 1 to PREFIX_CHARS character prefix by (use desc, form, type).
-PREFIX_VIEW = f"""
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_prefixes AS
+PREFIX_BODY = f"""
 WITH forms AS (
     SELECT s.normalized_form, s.descriptor_type,
            pg_catalog.sum(s.usage_count)::bigint AS usage_count,
@@ -409,24 +364,18 @@ WITH forms AS (
                                                   f.descriptor_type) AS rank,
            f.normalized_form, f.descriptor_type, f.usage_count, f.descriptor_text, f.category
     FROM forms f CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l(len)
-    WHERE pg_catalog.length(f.normalized_form) >= l.len
+    WHERE pg_catalog.length(f.normalized_form) >= l.len{{where}}
 )
 SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
        r.descriptor_text, r.category
 FROM ranked r
 WHERE r.rank <= {PREFIX_TOP}
-WITH DATA;
-
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_prefixes IS
-    'The {PREFIX_TOP} most used (form, type) groups per 1-{PREFIX_CHARS} character prefix, for '
-    'autocomplete_descriptors; refreshed by refresh_descriptor_views().';
 """
 
 # One row per normalized form: its use over all types and categories, and the
 # group find_similar_descriptors shows for it (most used, then type, category,
 # subcategory with NULLs last), exactly as the function ranks them.
-FORMS_VIEW = """
-CREATE MATERIALIZED VIEW IF NOT EXISTS public.mv_descriptor_search_forms AS
+FORMS_BODY = """
 SELECT r.normalized_form, r.form_usage::bigint AS usage_count, r.sample_id,
        r.descriptor_text, r.descriptor_type, r.category, r.subcategory
 FROM (SELECT s.*,
@@ -435,23 +384,194 @@ FROM (SELECT s.*,
                                            ORDER BY s.usage_count DESC, s.descriptor_type,
                                                     s.category NULLS LAST,
                                                     s.subcategory NULLS LAST) AS rn
-      FROM public.mv_descriptor_search s) r
+      FROM public.mv_descriptor_search s{where}) r
 WHERE r.rn = 1
-WITH DATA;
-
-COMMENT ON MATERIALIZED VIEW public.mv_descriptor_search_forms IS
-    'One row per normalized form with its total use, for find_similar_descriptors; '
-    'refreshed by refresh_descriptor_views().';
 """
 
-DERIVED_VIEWS = ("mv_descriptor_search_forms", "mv_descriptor_search_prefixes", *PAIR_VIEW_NAMES)
+# name -> (whole build, the changed groups only, key column the refresh
+# deletes by, array of changed keys). In build order: each reads the ones
+# before it. The pairs are special (see flavatix_refresh_search).
+FORMS_FILTER = "\n      WHERE s.normalized_form = ANY (p_forms)"
+SEARCH_TABLES: dict[str, tuple[str, str]] = {
+    "mv_descriptor_search": (
+        SEARCH_BODY.replace("{where}", ""),
+        SEARCH_BODY.replace("{where}", "WHERE normalized_form = ANY (p_forms)\n"),
+    ),
+    "mv_descriptor_search_forms": (
+        FORMS_BODY.replace("{where}", ""),
+        FORMS_BODY.replace("{where}", FORMS_FILTER),
+    ),
+    "mv_descriptor_search_prefixes": (
+        PREFIX_BODY.replace("{where}", ""),
+        PREFIX_BODY.replace(
+            "{where}", "\n      AND pg_catalog.left(f.normalized_form, l.len) = ANY (v_prefixes)"
+        ),
+    ),
+    "mv_descriptor_search_pairs": (PAIRS_BODY, ""),
+    "mv_descriptor_search_pair_users": (
+        PAIR_USERS_BODY.replace("{where}", ""),
+        PAIR_USERS_BODY.replace("{where}", "WHERE d.user_id = ANY (p_users)\n"),
+    ),
+    "mv_descriptor_search_user_pairs": (
+        USER_PAIRS_BODY.replace("{where}", ""),
+        USER_PAIRS_BODY.replace("{where}", "\n      AND u.user_id = ANY (p_users)"),
+    ),
+}
+INCREMENTAL_DELETE = {
+    "mv_descriptor_search": "normalized_form = ANY (p_forms)",
+    "mv_descriptor_search_forms": "normalized_form = ANY (p_forms)",
+    "mv_descriptor_search_prefixes": "prefix = ANY (v_prefixes)",
+    "mv_descriptor_search_pair_users": "user_id = ANY (p_users)",
+    "mv_descriptor_search_user_pairs": "user_id = ANY (p_users)",
+}
+# Built empty, then filled once the trigram index they are built with exists.
+FILLED_LATER = (
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_pair_users",
+    "mv_descriptor_search_user_pairs",
+)
+COMMENTS = {
+    "mv_descriptor_search": "Distinct descriptor forms with usage counts, for fuzzy search",
+    "mv_descriptor_search_forms": (
+        "One row per normalized form with its total use, for find_similar_descriptors"
+    ),
+    "mv_descriptor_search_prefixes": (
+        f"The {PREFIX_TOP} most used (form, type) groups per 1-{PREFIX_CHARS} character "
+        "prefix, for autocomplete_descriptors"
+    ),
+    "mv_descriptor_search_pairs": (
+        f"Pairs of normalized forms (form_a < form_b) with trigram similarity >= {PAIR_FLOOR}"
+    ),
+    "mv_descriptor_search_pair_users": (
+        f"Users with at least {HEAVY_USER_ROWS} descriptors at the last refresh, whose "
+        "duplicates are read from mv_descriptor_search_user_pairs"
+    ),
+    "mv_descriptor_search_user_pairs": (
+        f"Pairs of similar forms (>= {PAIR_FLOOR}) within a type of each user in "
+        "mv_descriptor_search_pair_users, for find_duplicate_descriptors"
+    ),
+}
 
-# The derived views and the helper that builds the pair view are closed to
-# PUBLIC and to Supabase's API roles.
+
+def create_search_table(name: str) -> str:
+    """CREATE TABLE ... AS its whole build (empty for the tables filled later)."""
+    data = "WITH NO DATA" if name in FILLED_LATER else "WITH DATA"
+    return f"""
+CREATE TABLE IF NOT EXISTS public.{name} AS {SEARCH_TABLES[name][0]} {data};
+COMMENT ON TABLE public.{name} IS
+    '{COMMENTS[name]}; kept up to date by refresh_descriptor_views() (revision 003).';
+REVOKE ALL ON public.{name} FROM PUBLIC;
+-- Enabling it again is harmless, so a re-run is safe.
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.{name} ENABLE ROW LEVEL SECURITY;
+"""
+
+
+# Filled only while empty, so a re-run does not add rows twice.
+FILL_IF_EMPTY = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM public.{name}) THEN
+        INSERT INTO public.{name} {body};
+    END IF;
+END;
+$$;
+"""
+
+
+def _refresh_steps(incremental: bool) -> str:
+    steps = []
+    for name, (whole, changed) in SEARCH_TABLES.items():
+        if name == "mv_descriptor_search_pairs":
+            steps.append(
+                PAIRS_INCREMENTAL
+                if incremental
+                else f"""
+DELETE FROM public.{name};
+INSERT INTO public.{name}
+{whole.strip()};"""
+            )
+            continue
+        where = f" WHERE {INCREMENTAL_DELETE[name]}" if incremental else ""
+        body = changed if incremental else whole
+        steps.append(f"""
+DELETE FROM public.{name}{where};
+INSERT INTO public.{name}
+{body.strip()};""")
+    return "".join(steps).replace("\n", "\n        ")
+
+
+# Pairs change only when a form appears or disappears: the pairs of those
+# forms are deleted, and those of the forms that appeared are looked up, each
+# against every form (the lookup finds both sides; DISTINCT keeps one copy of
+# a pair of two new forms).
+PAIRS_INCREMENTAL = """
+SELECT pg_catalog.array_agg(f.f) INTO v_flipped
+FROM pg_catalog.unnest(p_forms) AS f (f)
+WHERE coalesce(f.f = ANY (v_existed), false) <>
+      EXISTS (SELECT FROM public.mv_descriptor_search_forms x WHERE x.normalized_form = f.f);
+IF v_flipped IS NOT NULL THEN
+    DELETE FROM public.mv_descriptor_search_pairs
+    WHERE form_a = ANY (v_flipped) OR form_b = ANY (v_flipped);
+    INSERT INTO public.mv_descriptor_search_pairs (form_a, form_b, similarity)
+    SELECT DISTINCT LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form),
+           @trgm@.similarity(LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form))
+    FROM pg_catalog.unnest(v_flipped) AS n (f)
+    JOIN public.mv_descriptor_search_forms g
+      ON g.normalized_form OPERATOR(@trgm@.%) n.f AND g.normalized_form <> n.f
+    WHERE EXISTS (SELECT FROM public.mv_descriptor_search_forms x WHERE x.normalized_form = n.f);
+END IF;"""
+
+# The upkeep of the search tables, called by refresh_descriptor_views()
+# (revision 003) with the users and normalized forms whose rows changed, or
+# p_full for a whole rebuild. A prefix's ranking depends on every form under
+# it: the prefixes of the changed forms are ranked again. A user's pairs
+# depend on the user's forms, and on pairs only of forms the user's own
+# changed rows made appear or disappear, so recomputing the changed users is
+# enough. Runs as its caller; only the owner may call it.
+REFRESH_SEARCH = f"""
+CREATE OR REPLACE FUNCTION public.flavatix_refresh_search(
+    p_users uuid[], p_forms text[], p_full boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = ''
+SET pg_trgm.similarity_threshold = {PAIR_FLOOR}
+AS $$
+DECLARE
+    v_prefixes text[];
+    v_existed text[];
+    v_flipped text[];
+BEGIN
+    IF p_full IS NULL THEN
+        RAISE EXCEPTION 'flavatix_refresh_search: p_full must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF p_full THEN{_refresh_steps(incremental=False)}
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(DISTINCT pg_catalog.left(f.f, l.len)) INTO v_prefixes
+    FROM pg_catalog.unnest(p_forms) AS f (f)
+    CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l (len)
+    WHERE pg_catalog.length(f.f) >= l.len;
+    SELECT pg_catalog.array_agg(f.normalized_form) INTO v_existed
+    FROM public.mv_descriptor_search_forms f WHERE f.normalized_form = ANY (p_forms);{
+    _refresh_steps(incremental=True)
+}
+END;
+$$;
+
+REVOKE ALL ON FUNCTION public.flavatix_refresh_search(uuid[], text[], boolean) FROM PUBLIC;
+"""
+
+SEARCH_TABLE_NAMES = tuple(SEARCH_TABLES)
+DERIVED_VIEWS = SEARCH_TABLE_NAMES[1:]
+
+# The search tables and the helpers that build them are closed to PUBLIC and
+# to Supabase's API roles.
 REVOKE_DERIVED = """
 DO $$
 DECLARE
-    views constant text[] := ARRAY['mv_descriptor_search_forms',
+    views constant text[] := ARRAY['mv_descriptor_search', 'mv_descriptor_search_forms',
                                    'mv_descriptor_search_prefixes',
                                    'mv_descriptor_search_pairs',
                                    'mv_descriptor_search_pair_users',
@@ -459,9 +579,6 @@ DECLARE
     r text;
     v text;
 BEGIN
-    FOREACH v IN ARRAY views LOOP
-        EXECUTE format('REVOKE ALL ON public.%I FROM PUBLIC', v);
-    END LOOP;
     FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
         FOREACH v IN ARRAY views LOOP
@@ -469,6 +586,50 @@ BEGIN
         END LOOP;
         EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM %I',
                        r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_refresh_search(uuid[], text[], '
+                       'boolean) FROM %I', r);
+    END LOOP;
+END;
+$$;
+"""
+
+# The search functions run as their caller. On Supabase the aggregate tables
+# (forms and their use over all users, no user ids) are readable by anon and
+# authenticated; the per-user pair tables by authenticated, each user only
+# their own rows (row level security); the table helpers not at all.
+API_ACCESS = """
+DO $$
+DECLARE
+    t text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_descriptor_search',
+        'mv_descriptor_search_forms',
+        'mv_descriptor_search_prefixes',
+        'mv_descriptor_search_pairs'
+    ] LOOP
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO anon, authenticated '
+                       'USING (true)', t || '_read', t);
+    END LOOP;
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_descriptor_search_pair_users',
+        'mv_descriptor_search_user_pairs'
+    ] LOOP
+        -- anon too: no policy lets it see a row, and functions that read
+        -- aggregates in the same statement (wheels) still run for it.
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read_own', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated '
+                       'USING (user_id = (SELECT auth.uid()))', t || '_read_own', t);
     END LOOP;
 END;
 $$;
@@ -487,7 +648,7 @@ CREATE OR REPLACE FUNCTION public.find_similar_descriptors(
     p_limit integer DEFAULT 20)
 RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category text,
                subcategory text, usage_count bigint, similarity double precision)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.3
 AS $$
@@ -600,7 +761,7 @@ CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
     p_limit integer DEFAULT 100)
 RETURNS TABLE (descriptor1_id uuid, descriptor1_text text, descriptor2_id uuid,
                descriptor2_text text, similarity double precision, descriptor_type text)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.8
 AS $$
@@ -669,7 +830,7 @@ CREATE OR REPLACE FUNCTION public.autocomplete_descriptors(
     p_limit integer DEFAULT 10)
 RETURNS TABLE (descriptor_text text, descriptor_type text, category text,
                usage_count bigint, match_type text)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.word_similarity_threshold = 0.5
 AS $$
@@ -776,7 +937,7 @@ CREATE OR REPLACE FUNCTION public.suggest_descriptor_category(
     p_similarity_threshold double precision DEFAULT 0.5)
 RETURNS TABLE (suggested_category text, suggested_subcategory text,
                confidence double precision, based_on_count bigint)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.5
 AS $$
@@ -836,7 +997,11 @@ TABLE_INDEXES: dict[str, tuple[str, str]] = {
         "USING gin (public.descriptor_search_vector(descriptor_text, category, subcategory))",
     ),
 }
-# The unique index (NULL categories included) lets REFRESH ... CONCURRENTLY work.
+# The unique key (NULL categories included), and the trigram and prefix indexes
+# the search functions read through. The trigram indexes of the search tables
+# take the refresh's rows straight into the index (fastupdate off): a pending
+# list would be read whole by every lookup, and the pair build makes one
+# lookup per form right after rewriting the forms.
 VIEW_INDEXES: dict[str, tuple[str, str]] = {
     "ux_mv_descriptor_search_key": (
         "mv_descriptor_search",
@@ -844,19 +1009,19 @@ VIEW_INDEXES: dict[str, tuple[str, str]] = {
     ),
     "ix_mv_descriptor_search_trgm": (
         "mv_descriptor_search",
-        "USING gin (normalized_form gin_trgm_ops)",
+        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
     ),
     "ix_mv_descriptor_search_prefix": (
         "mv_descriptor_search",
         "(normalized_form text_pattern_ops, descriptor_type)",
     ),
 }
-# The derived views' unique keys (REFRESH ... CONCURRENTLY needs them).
+# The derived tables' keys; the forms' trigram index builds the pairs.
 DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
     "ux_mv_descriptor_search_forms_key": ("mv_descriptor_search_forms", "(normalized_form)"),
     "ix_mv_descriptor_search_forms_trgm": (
         "mv_descriptor_search_forms",
-        "USING gin (normalized_form gin_trgm_ops)",
+        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
     ),
     "ux_mv_descriptor_search_prefixes_key": ("mv_descriptor_search_prefixes", "(prefix, rank)"),
 }
@@ -891,12 +1056,14 @@ DROP FUNCTION IF EXISTS public.find_duplicate_descriptors(uuid, double precision
 DROP FUNCTION IF EXISTS public.autocomplete_descriptors(text, uuid, text, text, integer);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.suggest_descriptor_category(text, double precision);
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_user_pairs;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_pair_users;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_pairs;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search_user_pairs;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search_pair_users;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search_pairs;
+-- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS public.flavatix_refresh_search(uuid[], text[], boolean);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_forms_similar_to(text);
 -- squawk-ignore ban-drop-function
@@ -909,12 +1076,12 @@ DROP FUNCTION IF EXISTS public.flavatix_check_descriptor_type(text, text);
 DROP FUNCTION IF EXISTS public.flavatix_check_text(text, text, text);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_caller_user(uuid, text);
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_prefixes;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search_forms;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_descriptor_search;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search_prefixes;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search_forms;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search;
 """
 
 DROP_EXTENSIONS_IF_OURS = """
@@ -983,17 +1150,19 @@ def create_index_concurrently(name: str, table: str, definition: str, unique: bo
 
 
 def upgrade() -> None:
-    """Add pg_trgm, the search view, trigram and full-text indexes and search functions."""
+    """Add pg_trgm, the search tables, trigram and full-text indexes and search functions."""
     ctx = op.get_context()
     op.execute(CREATE_EXTENSIONS)
     op.execute(CREATE_HELPERS)
     op.execute(CREATE_SEARCH_VECTOR)
-    execute_without_timeout(CREATE_SEARCH_VIEW)
-    for view in (FORMS_VIEW, PREFIX_VIEW):
-        execute_without_timeout(with_pg_trgm(view))
-    op.execute(with_pg_trgm(SIMILAR_FORMS_FUNCTION))
-    op.execute(PAIR_VIEWS)
+    for name in SEARCH_TABLE_NAMES:
+        # Reads the table with an ordinary snapshot: writers are not blocked.
+        execute_without_timeout(create_search_table(name))
+        if name == "mv_descriptor_search_forms":
+            op.execute(with_pg_trgm(SIMILAR_FORMS_FUNCTION))
+    op.execute(with_pg_trgm(REFRESH_SEARCH))
     op.execute(REVOKE_DERIVED)
+    op.execute(API_ACCESS)
     for create_function in SEARCH_FUNCTIONS:
         op.execute(with_pg_trgm(create_function))
     with ctx.autocommit_block():
@@ -1002,13 +1171,15 @@ def upgrade() -> None:
         for name, (table, definition) in indexes.items():
             create_index_concurrently(name, table, definition, unique=name in UNIQUE_INDEXES)
         op.execute("RESET search_path")
-        for view in PAIR_VIEW_NAMES:
-            execute_without_timeout(FILL_IF_EMPTY.format(view=view))
+        for name in FILLED_LATER:
+            execute_without_timeout(
+                FILL_IF_EMPTY.format(name=name, body=SEARCH_TABLES[name][0].strip())
+            )
         for name, (table, definition) in PAIR_VIEW_INDEXES.items():
             create_index_concurrently(name, table, definition, unique=True)
         op.execute(with_pg_trgm(FIND_DUPLICATES))
-        for view in ("mv_descriptor_search", *DERIVED_VIEWS):
-            execute_without_timeout(f"ANALYZE public.{view}")
+        for name in SEARCH_TABLE_NAMES:
+            execute_without_timeout(f"ANALYZE public.{name}")
 
 
 def downgrade() -> None:

@@ -1,34 +1,46 @@
-"""Materialized views: per-user, global and per-item-category summaries, wheel generation.
+"""Summaries: per-user, global and per-item-category, wheel generation; incremental refresh.
 
 Revision ID: 003
 Revises: 002
 Create Date: 2026-11-29
 
-Every view has a unique index over its grouping columns, NULLS NOT DISTINCT so
-that rows with a NULL category or subcategory are keys too, which is what
-REFRESH MATERIALIZED VIEW CONCURRENTLY needs. refresh_descriptor_views()
-refreshes them concurrently (readers are never blocked), records when, and
-takes off the change counters only what it saw before refreshing.
+The plan's four "materialized views" and the per-subcategory wheel summary
+are tables under their planned names (mv_...), with the columns and unique
+keys (NULLS NOT DISTINCT: a NULL category is a key too) the views had, kept up
+to date by refresh_descriptor_views(). A materialized view can only be
+recomputed whole; a table lets the refresh recompute only what changed.
 
-Change tracking: statement-level triggers with transition tables append the
-number of rows a statement changed (not 1 per statement) to
-mv_refresh_changes; mv_refresh_status is a view over it and mv_refresh_log.
+Change tracking: statement-level triggers with transition tables append one
+row per writing statement to mv_refresh_changes: the number of rows it
+changed and the users and normalized forms of their old and new versions.
 Appending instead of updating shared counters keeps concurrent writers from
-waiting on each other.
+waiting on each other. mv_refresh_status is a view over it and mv_refresh_log.
+
+refresh_descriptor_views() takes off the change rows it can see and
+recomputes, from the table, the per-user rows of those users and the global
+and per-category rows of those forms (every row of a summary group has the
+same user, or the same form), with the query that builds the whole summary,
+so both give the same rows. refresh_descriptor_views(true) rebuilds every
+group (repair). Revision 002's search views stay materialized views,
+refreshed concurrently when anything changed (the pair view only when the set
+of forms changed).
 
 Wheels: a personal wheel of a heavy user is assembled from
 mv_user_wheel_subcategories (one row per user, wheel type and subcategory,
 built on mv_user_descriptor_summary and refreshed after it); every other wheel,
-and every call the view cannot answer, is built from the per-form summaries
+and every call the table cannot answer, is built from the per-form summaries
 as before. Both give the same JSON.
 
-Access: the views bypass row level security, so neither they nor the status
-table are readable by anon or authenticated. generate_wheel_data_optimized() is
-SECURITY DEFINER and asks flavatix_caller_user() (revision 002) which user it
-may answer for: a caller bound by row level security only gets auth.uid()'s
-wheel. The wheel builders flavatix_wheel_json() and
-flavatix_wheel_json_from_forms() and refresh_descriptor_views() are not
-executable by PUBLIC, anon or authenticated.
+Access: the summary tables have row level security on. On Supabase the
+aggregates over all users (and mv_refresh_log) are readable by anon and
+authenticated, the per-user summaries by each user for their own rows
+(user_id = (select auth.uid())). generate_wheel_data_optimized() and the wheel
+builders run as their caller, so those policies apply, and it asks
+flavatix_caller_user() (revision 002) which user it may answer for: a caller
+bound by row level security only gets auth.uid()'s wheel. SECURITY DEFINER is
+left on the change-tracking trigger function, refresh_descriptor_views() and
+should_refresh_views() (see API_ACCESS for why), none executable by anon or
+authenticated.
 """
 
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
@@ -63,7 +75,7 @@ SELECT user_id, descriptor_type, category, subcategory, normalized_form,
        max(created_at) AS last_used_at,
        bool_or(ai_extracted) AS any_ai_extracted
 FROM public.flavor_descriptors
-GROUP BY user_id, descriptor_type, category, subcategory, normalized_form
+{where}GROUP BY user_id, descriptor_type, category, subcategory, normalized_form
 """,
     "mv_global_descriptor_stats": """
 SELECT descriptor_type, category, subcategory, normalized_form,
@@ -78,7 +90,7 @@ SELECT descriptor_type, category, subcategory, normalized_form,
        count(DISTINCT item_category) AS category_breadth,
        max(created_at) AS last_used_at
 FROM public.flavor_descriptors
-GROUP BY descriptor_type, category, subcategory, normalized_form
+{where}GROUP BY descriptor_type, category, subcategory, normalized_form
 """,
     "mv_category_descriptor_summary": """
 SELECT item_category, descriptor_type, category, subcategory, normalized_form,
@@ -93,7 +105,7 @@ SELECT item_category, descriptor_type, category, subcategory, normalized_form,
        count(DISTINCT item_name) AS item_count,
        max(created_at) AS last_used_at
 FROM public.flavor_descriptors
-GROUP BY item_category, descriptor_type, category, subcategory, normalized_form
+{where}GROUP BY item_category, descriptor_type, category, subcategory, normalized_form
 """,
     "mv_wheel_generation_stats": """
 SELECT user_id,
@@ -111,7 +123,7 @@ SELECT user_id,
        count(*) FILTER (WHERE ai_extracted) AS ai_extracted_count,
        count(*) FILTER (WHERE NOT ai_extracted) AS keyword_count
 FROM public.flavor_descriptors
-GROUP BY user_id
+{where}GROUP BY user_id
 """,
 }
 
@@ -125,6 +137,33 @@ VIEW_KEYS: dict[str, str] = {
     ),
     "mv_wheel_generation_stats": "(user_id)",
 }
+
+# What a summary row depends on: every row of one user, or every row of one
+# normalized form (a global or per-category group never spans two forms).
+# The refresh recomputes exactly the groups of the users and forms that
+# changed, from the table, with the same query that builds the whole summary.
+USER_FILTER = "WHERE user_id = ANY (v_users)\n"
+FORM_FILTER = "WHERE normalized_form = ANY (v_forms)\n"
+# The per-form summary is finer still: a group has one user, form and type,
+# so only the changed (user, form, type) keys are recomputed, each by one probe
+# of the (user_id, normalized_form, descriptor_type) index.
+CHANGED_KEYS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
+KEY_FILTER = (
+    "WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t\n"
+    f"    FROM {CHANGED_KEYS})\n"
+)
+KEYED_BY: dict[str, str] = {
+    "mv_user_descriptor_summary": KEY_FILTER,
+    "mv_global_descriptor_stats": FORM_FILTER,
+    "mv_category_descriptor_summary": FORM_FILTER,
+    "mv_wheel_generation_stats": USER_FILTER,
+}
+
+
+def summary_body(name: str, where: str = "") -> str:
+    """The query of one summary; with ``where``, only the groups it selects."""
+    return VIEWS[name].replace("{where}", where)
+
 
 # Not readable or executable by the API roles: the views bypass row level
 # security, the builder trusts its caller, refreshing is a maintenance job.
@@ -142,12 +181,13 @@ BEGIN
                                    'mv_refresh_changes'] LOOP
             EXECUTE format('REVOKE ALL ON public.%I FROM %I', obj, r);
         END LOOP;
-        EXECUTE format('REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM %I', r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.refresh_descriptor_views(boolean) '
+                       'FROM %I', r);
         EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_wheel_json(text, uuid, text, '
                        'text[], integer, integer) FROM %I', r);
     END LOOP;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
-        GRANT EXECUTE ON FUNCTION public.refresh_descriptor_views() TO service_role;
+        GRANT EXECUTE ON FUNCTION public.refresh_descriptor_views(boolean) TO service_role;
     END IF;
 END;
 $$;
@@ -159,30 +199,37 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
     last_refreshed_at timestamptz
 );
 
--- One row per writing statement, appended by the change-tracking triggers.
+-- One row per writing statement, appended by the change-tracking triggers:
+-- how many rows it changed, and each distinct (user, normalized form, type)
+-- of those rows, old and new versions (three arrays, one entry per key):
+-- the summary groups it may have changed.
 -- Appending (never updating a shared counter row) keeps concurrent writers
 -- from queueing behind each other's row locks until commit.
 CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     changed_rows bigint NOT NULL CHECK (changed_rows > 0),
+    user_ids uuid[] NOT NULL,
+    normalized_forms text[] NOT NULL,
+    descriptor_types text[] NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE public.mv_refresh_log IS
     'When refresh_descriptor_views() last refreshed each descriptor view.';
 COMMENT ON TABLE public.mv_refresh_changes IS
-    'Rows changed per writing statement since the last refresh; consumed by '
-    'refresh_descriptor_views().';
+    'Rows changed per writing statement since the last refresh, with their users, '
+    'normalized forms and types; consumed by refresh_descriptor_views().';
 
--- The views were just populated by this revision.
+-- Revision 002's search tables were filled before change tracking began:
+-- the first refresh rebuilds them whole. This revision's are filled below,
+-- after it began.
 INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
-VALUES ('mv_descriptor_search', now()),
-       -- revision 002's views derived from mv_descriptor_search (refreshed after it)
-       ('mv_descriptor_search_forms', now()),
-       ('mv_descriptor_search_prefixes', now()),
-       ('mv_descriptor_search_pairs', now()),
-       ('mv_descriptor_search_pair_users', now()),
-       ('mv_descriptor_search_user_pairs', now()),
+VALUES ('mv_descriptor_search', NULL),
+       ('mv_descriptor_search_forms', NULL),
+       ('mv_descriptor_search_prefixes', NULL),
+       ('mv_descriptor_search_pairs', NULL),
+       ('mv_descriptor_search_pair_users', NULL),
+       ('mv_descriptor_search_user_pairs', NULL),
        ('mv_user_descriptor_summary', now()),
        ('mv_global_descriptor_stats', now()),
        ('mv_category_descriptor_summary', now()),
@@ -205,29 +252,58 @@ REVOKE ALL ON public.mv_refresh_log, public.mv_refresh_changes, public.mv_refres
     FROM PUBLIC;
 """
 
-# Statement-level with transition tables: counts rows, and costs one appended
-# row per writing statement. PostgreSQL allows a transition table only on a
-# single-event trigger, hence three triggers on one function.
+# Statement-level with transition tables: one appended row per writing
+# statement, whatever the number of rows. An update records the users and
+# forms of both versions of each row: a row moved to another user or form
+# changes the groups it left and the groups it joined. PostgreSQL allows a
+# transition table only on a single-event trigger, hence three triggers on one
+# function. SECURITY DEFINER because writers (authenticated on Supabase) may
+# not touch mv_refresh_changes; a trigger function needs no EXECUTE grant to
+# fire, so none is given to anyone.
 CREATE_TRACKING = """
 CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_changes()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
-DECLARE
-    n bigint;
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        SELECT count(*) INTO n FROM old_rows;
+    -- One statement per branch: this runs after every writing statement.
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO public.mv_refresh_changes
+            (changed_rows, user_ids, normalized_forms, descriptor_types)
+        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
+               array_agg(k.descriptor_type)
+        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type, count(*) AS n
+              FROM new_rows r GROUP BY 1, 2, 3) k
+        HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO public.mv_refresh_changes
+            (changed_rows, user_ids, normalized_forms, descriptor_types)
+        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
+               array_agg(k.descriptor_type)
+        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type, count(*) AS n
+              FROM old_rows r GROUP BY 1, 2, 3) k
+        HAVING count(*) > 0;
     ELSE
-        SELECT count(*) INTO n FROM new_rows;
-    END IF;
-    IF n > 0 THEN
-        INSERT INTO public.mv_refresh_changes (changed_rows) VALUES (n);
+        INSERT INTO public.mv_refresh_changes
+            (changed_rows, user_ids, normalized_forms, descriptor_types)
+        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
+               array_agg(k.descriptor_type)
+        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type,
+                     count(*) FILTER (WHERE r.is_new) AS n
+              FROM (SELECT o.user_id, o.normalized_form, o.descriptor_type, false AS is_new
+                    FROM old_rows o
+                    UNION ALL
+                    SELECT w.user_id, w.normalized_form, w.descriptor_type, true
+                    FROM new_rows w) r
+              GROUP BY 1, 2, 3) k
+        HAVING count(*) > 0;
     END IF;
     RETURN NULL;
 END;
 $$;
+
+REVOKE ALL ON FUNCTION public.flavor_descriptors_count_changes() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS flavor_descriptors_count_inserts ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_inserts
@@ -237,7 +313,7 @@ CREATE TRIGGER flavor_descriptors_count_inserts
 DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_updates
     AFTER UPDATE ON public.flavor_descriptors
-    REFERENCING NEW TABLE AS new_rows
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
 DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_deletes
@@ -246,49 +322,7 @@ CREATE TRIGGER flavor_descriptors_count_deletes
     FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
 """
 
-# The refresh first deletes the change rows committed before it started, in
-# its own transaction: rows written meanwhile stay counted for the next
-# refresh, and a failed refresh rolls the delete back. Writers only append, so
-# they never wait on a refresh in progress.
-CREATE_REFRESH = """
-CREATE OR REPLACE FUNCTION public.refresh_descriptor_views()
-RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = ''
-AS $$
-DECLARE
-    v text;
-BEGIN
-    DELETE FROM public.mv_refresh_changes;
-    -- A view built on other registered views is refreshed after them (by
-    -- depth of that dependency, then by name), so it sees their new contents.
-    FOR v IN
-        WITH RECURSIVE registered AS (
-            SELECT s.view_name, to_regclass(format('public.%I', s.view_name))::oid AS rel
-            FROM public.mv_refresh_log s
-        ), built_on AS (
-            SELECT DISTINCT r.ev_class AS child, d.refobjid AS parent
-            FROM pg_catalog.pg_rewrite r
-            JOIN pg_catalog.pg_depend d
-              ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
-            WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
-              AND d.refobjid <> r.ev_class
-              AND r.ev_class IN (SELECT g.rel FROM registered g)
-              AND d.refobjid IN (SELECT g.rel FROM registered g)
-        ), depth AS (
-            SELECT g.rel, 0 AS level FROM registered g WHERE g.rel IS NOT NULL
-            UNION ALL
-            SELECT b.child, d.level + 1 FROM depth d JOIN built_on b ON b.parent = d.rel
-        )
-        SELECT g.view_name FROM registered g JOIN depth d ON d.rel = g.rel
-        GROUP BY g.view_name ORDER BY max(d.level), g.view_name
-    LOOP
-        EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v);
-    END LOOP;
-    UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();
-END;
-$$;
-
+CREATE_SHOULD_REFRESH = """
 CREATE OR REPLACE FUNCTION public.should_refresh_views(p_threshold integer DEFAULT 100)
 RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -309,7 +343,6 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION public.refresh_descriptor_views() FROM PUBLIC;
 """
 
 # Categories, totals and percentages from the subcategory rows ("subs": cat,
@@ -462,7 +495,7 @@ WHEEL_VIEW_BODY = f"""
 WITH heavy AS (
     SELECT s.user_id
     FROM public.mv_user_descriptor_summary s
-    WHERE s.descriptor_type IN ('aroma', 'flavor', 'metaphor')
+    WHERE s.descriptor_type IN ('aroma', 'flavor', 'metaphor'){{heavy_filter}}
     GROUP BY s.user_id
     HAVING sum(s.occurrence_count) >= {WHEEL_VIEW_MIN_ROWS}
 ), forms AS (
@@ -517,6 +550,121 @@ FROM (
 ) t
 """
 WHEEL_VIEW_KEY = "(user_id, wheel_type, category, subcategory)"
+REFRESH_LOCK_KEY = 3003003  # pg_advisory_xact_lock key: one refresh at a time
+
+# The summaries refresh_descriptor_views() keeps up to date itself, in order
+# (the wheel table is built from the per-form summary), each with the groups
+# it recomputes for the changed users or forms.
+SUMMARY_TABLES: dict[str, tuple[str, str]] = {
+    **{name: (summary_body(name), summary_body(name, KEYED_BY[name])) for name in VIEWS},
+    WHEEL_VIEW: (
+        WHEEL_VIEW_BODY.replace("{heavy_filter}", ""),
+        WHEEL_VIEW_BODY.replace("{heavy_filter}", "\n      AND s.user_id = ANY (v_users)"),
+    ),
+}
+SUMMARY_DELETE = {
+    name: (
+        f" s USING {CHANGED_KEYS}\nWHERE s.user_id = k.u AND s.normalized_form = k.f "
+        "AND s.descriptor_type = k.t"
+        if KEYED_BY.get(name) == KEY_FILTER
+        else " WHERE user_id = ANY (v_users)"
+        if KEYED_BY.get(name, USER_FILTER) == USER_FILTER
+        else " WHERE normalized_form = ANY (v_forms)"
+    )
+    for name in SUMMARY_TABLES
+}
+
+
+def refresh_statements(incremental: bool) -> str:
+    """DELETE and INSERT of every summary table: every group, or the changed ones."""
+    parts = []
+    for name, (full, changed) in SUMMARY_TABLES.items():
+        where = SUMMARY_DELETE[name] if incremental else ""
+        body = changed if incremental else full
+        parts.append(
+            f"DELETE FROM public.{name}{where};\nINSERT INTO public.{name}\n{body.strip()};"
+        )
+    return textwrap.indent("\n".join(parts), " " * 8)
+
+
+SEARCH_TABLES = (
+    "mv_descriptor_search",
+    "mv_descriptor_search_forms",
+    "mv_descriptor_search_prefixes",
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_pair_users",
+    "mv_descriptor_search_user_pairs",
+)
+
+# Changes are taken off mv_refresh_changes by the DELETE that reads them, in
+# the refresh's transaction: rows written meanwhile (not yet committed) stay
+# for the next refresh, and a failed refresh rolls the delete back. Writers
+# only append, so they never wait on a refresh in progress. Revision 002's
+# search tables are brought up to date by its flavatix_refresh_search(), then
+# the summary tables get the groups of the changed users and forms recomputed
+# from the table (a group recomputed twice is still right, so a write seen
+# both by this refresh and by the next costs only time); readers see the old
+# rows until commit. p_full rebuilds every group (repair, or after changes
+# that bypassed the triggers); so does a refresh of a table whose
+# last_refreshed_at is NULL (filled before change tracking began).
+CREATE_REFRESH = f"""
+CREATE OR REPLACE FUNCTION public.refresh_descriptor_views(p_full boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    v_changes bigint;
+    v_users uuid[];
+    v_forms text[];
+    v_key_users uuid[];
+    v_key_forms text[];
+    v_key_types text[];
+    v_full boolean;
+    v_full_search boolean;
+BEGIN
+    IF p_full IS NULL THEN
+        RAISE EXCEPTION 'refresh_descriptor_views: p_full must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    -- One refresh at a time; a second one waits and then sees what is left.
+    PERFORM pg_catalog.pg_advisory_xact_lock({REFRESH_LOCK_KEY});
+    WITH taken AS (
+        DELETE FROM public.mv_refresh_changes
+        RETURNING user_ids, normalized_forms, descriptor_types
+    ), keys AS (
+        SELECT DISTINCT k.u, k.f, k.t
+        FROM taken, unnest(taken.user_ids, taken.normalized_forms, taken.descriptor_types)
+                    AS k (u, f, t)
+    )
+    SELECT (SELECT count(*) FROM taken),
+           (SELECT array_agg(DISTINCT k.u) FROM keys k),
+           (SELECT array_agg(DISTINCT k.f) FROM keys k),
+           array_agg(k.u ORDER BY k.u, k.f, k.t),
+           array_agg(k.f ORDER BY k.u, k.f, k.t),
+           array_agg(k.t ORDER BY k.u, k.f, k.t)
+      INTO v_changes, v_users, v_forms, v_key_users, v_key_forms, v_key_types
+      FROM keys k;
+    v_full_search := p_full OR EXISTS (
+        SELECT FROM public.mv_refresh_log
+        WHERE last_refreshed_at IS NULL AND view_name = ANY (ARRAY{list(SEARCH_TABLES)}));
+    v_full := p_full OR EXISTS (
+        SELECT FROM public.mv_refresh_log
+        WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}));
+    IF v_full_search OR v_changes > 0 THEN
+        PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search);
+    END IF;
+    IF v_full THEN
+{refresh_statements(incremental=False)}
+    ELSIF v_changes > 0 THEN
+{refresh_statements(incremental=True)}
+    END IF;
+    UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();
+END;
+$$;
+
+REVOKE ALL ON FUNCTION public.refresh_descriptor_views(boolean) FROM PUBLIC;
+"""
 
 # Registered like the other views, so refresh_descriptor_views() refreshes it
 # and the change counters count for it; closed to the API roles like them.
@@ -527,10 +675,10 @@ ON CONFLICT (view_name) DO NOTHING;
 
 REVOKE ALL ON public.{WHEEL_VIEW} FROM PUBLIC;
 
-COMMENT ON MATERIALIZED VIEW public.{WHEEL_VIEW} IS
+COMMENT ON TABLE public.{WHEEL_VIEW} IS
     'Per user, wheel type and subcategory: count, top {WHEEL_TOP_N} descriptors as wheel JSON, '
-    'distinct forms of the wheel; read by flavatix_wheel_json(). Not readable by anon or '
-    'authenticated (bypasses RLS); refreshed by refresh_descriptor_views().';
+    'distinct forms of the wheel; read by flavatix_wheel_json(). Kept up to date by '
+    'refresh_descriptor_views().';
 
 DO $$
 DECLARE
@@ -615,7 +763,7 @@ CREATE OR REPLACE FUNCTION public.generate_wheel_data_optimized(
     p_min_count integer DEFAULT 1,
     p_max_per_subcategory integer DEFAULT 10)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -660,23 +808,100 @@ DROP FUNCTION IF EXISTS public.flavatix_wheel_json_from_forms(
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.should_refresh_views(integer);
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS public.refresh_descriptor_views();
+DROP FUNCTION IF EXISTS public.refresh_descriptor_views(boolean);
 -- squawk-ignore ban-drop-view
 DROP VIEW IF EXISTS public.mv_refresh_status;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_refresh_changes;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_refresh_log;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_user_wheel_subcategories;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_wheel_generation_stats;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_category_descriptor_summary;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_global_descriptor_stats;
--- squawk-ignore ban-drop-view
-DROP MATERIALIZED VIEW IF EXISTS public.mv_user_descriptor_summary;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_user_wheel_subcategories;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_wheel_generation_stats;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_category_descriptor_summary;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_global_descriptor_stats;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_user_descriptor_summary;
+"""
+
+
+# The summary functions run as their caller. On Supabase the aggregates over
+# all users (and when each summary was refreshed) are readable by anon and
+# authenticated; the per-user summaries by authenticated, each user only their
+# own rows (row level security). Left SECURITY DEFINER, and not executable by
+# anon or authenticated: the change-tracking trigger function (writers may
+# not append to mv_refresh_changes themselves; a trigger needs no EXECUTE
+# grant to fire), refresh_descriptor_views() and should_refresh_views()
+# (maintenance, run by the owner or service_role, which read and rewrite the
+# bookkeeping no API role may touch).
+API_ACCESS = """
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavor_descriptors_count_changes() '
+                       'FROM %I', r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.should_refresh_views(integer) FROM %I', r);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+        GRANT EXECUTE ON FUNCTION public.should_refresh_views(integer) TO service_role;
+    END IF;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION public.should_refresh_views(integer) FROM PUBLIC;
+-- Enabling it again is harmless, so a re-run is safe.
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.mv_refresh_log ENABLE ROW LEVEL SECURITY;
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.mv_refresh_changes ENABLE ROW LEVEL SECURITY;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_global_descriptor_stats',
+        'mv_category_descriptor_summary',
+        'mv_refresh_log'
+    ] LOOP
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO anon, authenticated '
+                       'USING (true)', t || '_read', t);
+    END LOOP;
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
+        RETURN;
+    END IF;
+    FOREACH t IN ARRAY ARRAY[
+        'mv_user_descriptor_summary',
+        'mv_wheel_generation_stats',
+        'mv_user_wheel_subcategories'
+    ] LOOP
+        -- anon too: no policy lets it see a row, and functions that read
+        -- aggregates in the same statement (wheels) still run for it.
+        EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
+        EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read_own', t);
+        EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO authenticated '
+                       'USING (user_id = (SELECT auth.uid()))', t || '_read_own', t);
+    END LOOP;
+    -- The wheel builders read only what row level security lets the caller see.
+    GRANT EXECUTE ON FUNCTION public.flavatix_wheel_json(text, uuid, text, text[], integer,
+                                                         integer) TO anon, authenticated;
+    GRANT EXECUTE ON FUNCTION public.flavatix_wheel_json_from_forms(text, uuid, text, text[],
+                                                                    integer, integer)
+        TO anon, authenticated;
+END;
+$$;
 """
 
 
@@ -711,38 +936,48 @@ def create_index_concurrently(name: str, table: str, definition: str, unique: bo
     )
 
 
+# The summary tables bypass nothing: row level security is on, and only their
+# owner (the refresh and the SECURITY DEFINER readers) reads them.
+SECURE_SUMMARY_TABLES = "\n".join(
+    f"REVOKE ALL ON public.{name} FROM PUBLIC;\n"
+    "-- Enabling it again is harmless, so a re-run is safe.\n"
+    "-- squawk-ignore prefer-robust-stmts\n"
+    f"ALTER TABLE public.{name} ENABLE ROW LEVEL SECURITY;"
+    for name in SUMMARY_TABLES
+)
+
+
 def upgrade() -> None:
-    """Create the four views with unique keys, change tracking, refresh and wheel functions."""
+    """Create the summary tables with unique keys, change tracking, refresh and wheel functions."""
     ctx = op.get_context()
-    for name, body in VIEWS.items():
-        # Reads the table under an ordinary snapshot: writers are not blocked.
-        execute_without_timeout(
-            f"CREATE MATERIALIZED VIEW IF NOT EXISTS public.{name} AS {body} WITH DATA"
-        )
-        op.execute(f"REVOKE ALL ON public.{name} FROM PUBLIC")
-    # Reads mv_user_descriptor_summary, just populated above.
-    execute_without_timeout(
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS public.{WHEEL_VIEW} AS {WHEEL_VIEW_BODY} WITH DATA"
-    )
     op.execute(CREATE_STATUS)
+    # Recording starts before the tables are filled: a write committed after a
+    # table's snapshot is recorded, and the first refresh recomputes its groups.
+    # Creating the triggers waits for writers in flight, which the fill then sees.
     op.execute(CREATE_TRACKING)
-    op.execute(CREATE_REFRESH)
-    op.execute(CREATE_WHEEL_JSON_FROM_FORMS)
-    op.execute(CREATE_WHEEL_JSON)
-    op.execute(REGISTER_WHEEL_VIEW)
-    op.execute(CREATE_GENERATE_WHEEL)
-    op.execute(REVOKE_FROM_API_ROLES)
     with ctx.autocommit_block():
+        # Each reads the table under an ordinary snapshot: writers are not
+        # blocked. The wheel table reads the per-form summary, filled first.
+        for name, (full, _changed) in SUMMARY_TABLES.items():
+            execute_without_timeout(f"CREATE TABLE IF NOT EXISTS public.{name} AS {full}")
         for name, key in VIEW_KEYS.items():
             create_index_concurrently(
                 f"ux_{name}_key", name, f"{key} NULLS NOT DISTINCT", unique=True
             )
         create_index_concurrently(f"ux_{WHEEL_VIEW}_key", WHEEL_VIEW, WHEEL_VIEW_KEY, unique=True)
-        for name in VIEWS:
+        for name in SUMMARY_TABLES:
             execute_without_timeout(f"ANALYZE public.{name}")
-        execute_without_timeout(f"ANALYZE public.{WHEEL_VIEW}")
+    op.execute(SECURE_SUMMARY_TABLES)
+    op.execute(CREATE_REFRESH)
+    op.execute(CREATE_SHOULD_REFRESH)
+    op.execute(CREATE_WHEEL_JSON_FROM_FORMS)
+    op.execute(CREATE_WHEEL_JSON)
+    op.execute(REGISTER_WHEEL_VIEW)
+    op.execute(CREATE_GENERATE_WHEEL)
+    op.execute(REVOKE_FROM_API_ROLES)
+    op.execute(API_ACCESS)
 
 
 def downgrade() -> None:
-    """Drop the views, their bookkeeping and functions; descriptor rows are untouched."""
+    """Drop the summaries, their bookkeeping and functions; descriptor rows are untouched."""
     op.execute(DROP_OBJECTS)

@@ -10,11 +10,13 @@ created_at are neither skipped nor repeated, in either direction. Rows with a
 NULL created_at come last; a cursor at such a row passes created_at NULL with
 its id.
 
-Access, as in revisions 002 and 003: functions that read materialized views or
-answer for a p_user_id are SECURITY DEFINER and ask flavatix_caller_user(), so
-a caller bound by row level security only gets auth.uid()'s rows.
-wheel_needs_regeneration() and batch_insert_descriptors() are SECURITY INVOKER:
-the table policies apply to them as to any query. Universal and per-category
+Access, as in revisions 002 and 003: every function runs as its caller
+(SECURITY INVOKER), so the policies of the tables and summaries apply to what
+it reads, and functions that answer for a p_user_id ask
+flavatix_caller_user(), so a caller bound by row level security only gets
+auth.uid()'s rows. get_wheel_data_fast() therefore sees the cached category
+wheels only where flavor_wheels' policies let the caller see them, and
+otherwise builds the same wheel from the per-category summary. Universal and per-category
 wheels are aggregates readable by everyone, like universal wheels. No function
 executes SQL text that a caller passes in.
 """
@@ -49,7 +51,7 @@ RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category tex
                subcategory text, confidence_score numeric, intensity integer, item_name text,
                item_category text, source_type text, source_id uuid, created_at timestamptz,
                has_more boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -188,7 +190,7 @@ CREATE OR REPLACE FUNCTION public.get_wheel_data_fast(
     p_scope_type text DEFAULT 'personal',
     p_item_category text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -384,7 +386,7 @@ $$;
 CREATE_STATS = """
 CREATE OR REPLACE FUNCTION public.get_user_descriptor_stats(p_user_id uuid)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -398,7 +400,7 @@ BEGIN
     END IF;
     uid := public.flavatix_caller_user(p_user_id, fn);
     SELECT * INTO s FROM public.mv_wheel_generation_stats w WHERE w.user_id = uid;
-    SELECT r.last_refreshed_at INTO refreshed FROM public.mv_refresh_status r
+    SELECT r.last_refreshed_at INTO refreshed FROM public.mv_refresh_log r
     WHERE r.view_name = 'mv_wheel_generation_stats';
     RETURN jsonb_build_object(
         'userId', uid,
@@ -429,7 +431,7 @@ CREATE OR REPLACE FUNCTION public.get_top_descriptors(
     p_limit integer DEFAULT 20)
 RETURNS TABLE (descriptor_text text, descriptor_type text, category text,
                usage_count bigint, avg_intensity numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -478,7 +480,7 @@ CREATE_TIMELINE = """
 CREATE OR REPLACE FUNCTION public.get_descriptor_timeline(
     p_user_id uuid, p_days integer DEFAULT 30, p_descriptor_type text DEFAULT NULL)
 RETURNS TABLE (day date, descriptor_count bigint, unique_descriptors bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE
@@ -511,7 +513,7 @@ $$;
 CREATE_ESTIMATE = """
 CREATE OR REPLACE FUNCTION public.estimate_descriptor_count(p_user_id uuid DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
 AS $$
 DECLARE

@@ -698,6 +698,40 @@ CATALOGUE = """
 001	supabase	any	policy	public.flavor_wheels.flavor_wheels_insert_own	definition 2433760c299df2a145697e5d4b0280d1
 001	supabase	any	policy	public.flavor_wheels.flavor_wheels_select_own_or_universal	definition 7af1d06c4ddc4534e6fda47745cb962a
 001	supabase	any	policy	public.flavor_wheels.flavor_wheels_update_own	definition af5ac772bcb37616f75477a0b7d0d978
+002	any	any	column	public.mv_descriptor_search.category	text
+002	any	any	column	public.mv_descriptor_search.descriptor_text	text
+002	any	any	column	public.mv_descriptor_search.descriptor_type	text
+002	any	any	column	public.mv_descriptor_search.normalized_form	text
+002	any	any	column	public.mv_descriptor_search.sample_id	uuid
+002	any	any	column	public.mv_descriptor_search.subcategory	text
+002	any	any	column	public.mv_descriptor_search.usage_count	bigint
+002	any	any	column	public.mv_descriptor_search_forms.category	text
+002	any	any	column	public.mv_descriptor_search_forms.descriptor_text	text
+002	any	any	column	public.mv_descriptor_search_forms.descriptor_type	text
+002	any	any	column	public.mv_descriptor_search_forms.normalized_form	text
+002	any	any	column	public.mv_descriptor_search_forms.sample_id	uuid
+002	any	any	column	public.mv_descriptor_search_forms.subcategory	text
+002	any	any	column	public.mv_descriptor_search_forms.usage_count	bigint
+002	any	any	column	public.mv_descriptor_search_pair_users.user_id	uuid
+002	any	any	column	public.mv_descriptor_search_pairs.form_a	text
+002	any	any	column	public.mv_descriptor_search_pairs.form_b	text
+002	any	any	column	public.mv_descriptor_search_pairs.similarity	real
+002	any	any	column	public.mv_descriptor_search_prefixes.category	text
+002	any	any	column	public.mv_descriptor_search_prefixes.descriptor_text	text
+002	any	any	column	public.mv_descriptor_search_prefixes.descriptor_type	text
+002	any	any	column	public.mv_descriptor_search_prefixes.normalized_form	text
+002	any	any	column	public.mv_descriptor_search_prefixes.prefix	text
+002	any	any	column	public.mv_descriptor_search_prefixes.rank	bigint
+002	any	any	column	public.mv_descriptor_search_prefixes.usage_count	bigint
+002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor1_id	uuid
+002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor1_text	text
+002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor2_id	uuid
+002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor2_text	text
+002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor_type	text
+002	any	any	column	public.mv_descriptor_search_user_pairs.form_a	text
+002	any	any	column	public.mv_descriptor_search_user_pairs.form_b	text
+002	any	any	column	public.mv_descriptor_search_user_pairs.similarity	real
+002	any	any	column	public.mv_descriptor_search_user_pairs.user_id	uuid
 002	any	any	function	public.descriptor_search_vector(text,text,text)	definition 6f55d1c24298293be8480720fa377649
 002	any	any	function	public.flavatix_caller_user(uuid,text)	definition ed33d13365d3a31d758599a465a3ed47
 002	any	any	function	public.flavatix_check_descriptor_type(text,text)	definition 22c993cdca4c4f331be658c1b94a1235
@@ -724,20 +758,18 @@ CATALOGUE = """
 002	any	any	grant	function public.flavatix_check_threshold(text,double precision) to authenticated	EXECUTE
 002	any	any	grant	function public.flavatix_forms_similar_to(text) to anon	none
 002	any	any	grant	function public.flavatix_forms_similar_to(text) to authenticated	none
+002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean) to anon	none
+002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean) to authenticated	none
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to anon	EXECUTE
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to authenticated	EXECUTE
-002	any	any	grant	relation public.mv_descriptor_search to anon	none
-002	any	any	grant	relation public.mv_descriptor_search to authenticated	none
-002	any	any	grant	relation public.mv_descriptor_search_forms to anon	none
-002	any	any	grant	relation public.mv_descriptor_search_forms to authenticated	none
-002	any	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
-002	any	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
-002	any	any	grant	relation public.mv_descriptor_search_pairs to anon	none
-002	any	any	grant	relation public.mv_descriptor_search_pairs to authenticated	none
-002	any	any	grant	relation public.mv_descriptor_search_prefixes to anon	none
-002	any	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	none
-002	any	any	grant	relation public.mv_descriptor_search_user_pairs to anon	none
-002	any	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	none
+002	any	any	grant	relation public.mv_descriptor_search to anon	SELECT
+002	any	any	grant	relation public.mv_descriptor_search to authenticated	SELECT
+002	any	any	grant	relation public.mv_descriptor_search_forms to anon	SELECT
+002	any	any	grant	relation public.mv_descriptor_search_forms to authenticated	SELECT
+002	any	any	grant	relation public.mv_descriptor_search_pairs to anon	SELECT
+002	any	any	grant	relation public.mv_descriptor_search_pairs to authenticated	SELECT
+002	any	any	grant	relation public.mv_descriptor_search_prefixes to anon	SELECT
+002	any	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	SELECT
 002	any	any	index	public.ix_flavor_descriptors_search_vector	valid, definition 4040a5caaaad223e5c80b5db490b3268
 002	any	any	index	public.ix_mv_descriptor_search_prefix	valid, definition 6c8bce52e3e81101230bcd62863b9380
 002	any	any	index	public.ux_mv_descriptor_search_forms_key	valid, definition 7920362e0e8eb13ef338c865c66c1848
@@ -746,78 +778,156 @@ CATALOGUE = """
 002	any	any	index	public.ux_mv_descriptor_search_pairs_key	valid, definition 08d8244e7cf7898f4e86911ac242e110
 002	any	any	index	public.ux_mv_descriptor_search_prefixes_key	valid, definition 0fe0d2966c1bc231cc14cd5bb54ed9d6
 002	any	any	index	public.ux_mv_descriptor_search_user_pairs_key	valid, definition 520ab6f1b0bb5ac43e4bbccb4c82ef5e
-002	any	any	materialized view	public.mv_descriptor_search	populated, definition d58259fd038d2d9bd910c215b3b48af5
-002	any	any	materialized view	public.mv_descriptor_search_forms	populated, definition 12df33029540b701725113116159ec26
-002	any	any	materialized view	public.mv_descriptor_search_pair_users	populated, definition 8d251c97adbe78bb374f45b1bfaebf41
-002	any	any	materialized view	public.mv_descriptor_search_pairs	populated, definition 1574a811f3163cd1a08ee7040c6328fb
-002	any	any	materialized view	public.mv_descriptor_search_prefixes	populated, definition 60200b219f38a7f5fa47733bd2b4c31e
-002	any	any	materialized view	public.mv_descriptor_search_user_pairs	populated, definition 44d51b8e4d7824ffd9743d4aa92829b5
+002	any	any	policy	public.mv_descriptor_search.mv_descriptor_search_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	any	any	policy	public.mv_descriptor_search_forms.mv_descriptor_search_forms_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	any	any	policy	public.mv_descriptor_search_pairs.mv_descriptor_search_pairs_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	any	any	policy	public.mv_descriptor_search_prefixes.mv_descriptor_search_prefixes_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	any	any	table	public.mv_descriptor_search	table, row level security
+002	any	any	table	public.mv_descriptor_search_forms	table, row level security
+002	any	any	table	public.mv_descriptor_search_pair_users	table, row level security
+002	any	any	table	public.mv_descriptor_search_pairs	table, row level security
+002	any	any	table	public.mv_descriptor_search_prefixes	table, row level security
+002	any	any	table	public.mv_descriptor_search_user_pairs	table, row level security
 002	plain	any	extension	pg_trgm	in schema public
-002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 74e039fbcaaaf650b72621b86fbd4140
-002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 74c7d270a459a85a28c6b59cc6d792be
-002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 1c29076bc0499c3eda0b7fd6aab13b18
+002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 01007b3a55ec503dee126ce3cb846cbd
+002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition f70cdd41e6882bd41b181616791efe14
+002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 072d7c4e37dd4137d547b8b52975a946
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
-002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition f946d59286396d65ecb85d34cd6181df
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition e7b592e2dcdb4d2a66c55b98af5747ff
+002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 2e4aac2d41a02476bbf5e871ba500443
+002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
+002	plain	any	grant	relation public.mv_descriptor_search_user_pairs to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	none
 002	plain	any	index	public.ix_flavor_descriptors_category_trgm	valid, definition 4214c37db9e8559526aff59187f45a87
 002	plain	any	index	public.ix_flavor_descriptors_normalized_trgm	valid, definition 0dddac7e86b4160e02d64bc9e1664c51
 002	plain	any	index	public.ix_flavor_descriptors_subcategory_trgm	valid, definition 21aa987efd7b5227bede75e62817990e
 002	plain	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition e6c771962b16e013d438138432c85893
-002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition f1c02c0510d0f216a9483740b9f21b1e
-002	plain	any	index	public.ix_mv_descriptor_search_trgm	valid, definition d8591bc03e0c28e875520914c415cbd7
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 9a11f70ce8c17cb3bc90d072e8f48629
+002	plain	any	index	public.ix_mv_descriptor_search_trgm	valid, definition 5aa0923eef5dd9bfb81745a65a1745d5
 002	supabase	any	extension	pg_trgm	in schema extensions
-002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 3aa904467f0548fab2f28906e87d2827
-002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 6213e373a6156bf07a037526218d84d8
-002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 657d70890ed0df38864465be7c9e1114
+002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition a0a13a51d4c53e77a2f67f144decae9a
+002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 92970e772acdc3c776920b07a49bc835
+002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 4a01befea3a1ffcc2a238b26d4452e93
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
-002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition 7e61e1e87c810df29c84547d7f621991
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition 6f5dbd3e42438da0e3d5f2a035859e81
+002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition 35797a166ea797a4660df026d7ae5d12
+002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_user_pairs to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	SELECT
 002	supabase	any	index	public.ix_flavor_descriptors_category_trgm	valid, definition 947ba5f340f99e44f476fe31f1b252b3
 002	supabase	any	index	public.ix_flavor_descriptors_normalized_trgm	valid, definition cc105710121059b13d6aceb4054e6d31
 002	supabase	any	index	public.ix_flavor_descriptors_subcategory_trgm	valid, definition a72d5cde63ab60cb9b70cb5b2c68476d
 002	supabase	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition 7ade2f08c8d65941f546ab06d0f1501e
-002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition a8aad7b86e9842e58cb29a875c9fa733
-002	supabase	any	index	public.ix_mv_descriptor_search_trgm	valid, definition b7cc29c2be3d62f87ea6004755da06f8
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 974aedf492270a8397a5c8b2bd4e07c7
+002	supabase	any	index	public.ix_mv_descriptor_search_trgm	valid, definition c57e9aa3c1cef8324ce04525e35e49c7
+002	supabase	any	policy	public.mv_descriptor_search_pair_users.mv_descriptor_search_pair_users_read_own	definition a0314d17768ef9e7168fad6752726466
+002	supabase	any	policy	public.mv_descriptor_search_user_pairs.mv_descriptor_search_user_pairs_read_own	definition a0314d17768ef9e7168fad6752726466
+003	any	any	column	public.mv_category_descriptor_summary.avg_confidence	numeric
+003	any	any	column	public.mv_category_descriptor_summary.avg_intensity	numeric
+003	any	any	column	public.mv_category_descriptor_summary.category	text
+003	any	any	column	public.mv_category_descriptor_summary.descriptor_text	text
+003	any	any	column	public.mv_category_descriptor_summary.descriptor_type	text
+003	any	any	column	public.mv_category_descriptor_summary.intensity_count	bigint
+003	any	any	column	public.mv_category_descriptor_summary.intensity_sum	bigint
+003	any	any	column	public.mv_category_descriptor_summary.item_category	text
+003	any	any	column	public.mv_category_descriptor_summary.item_count	bigint
+003	any	any	column	public.mv_category_descriptor_summary.last_used_at	timestamp with time zone
+003	any	any	column	public.mv_category_descriptor_summary.median_intensity	double precision
+003	any	any	column	public.mv_category_descriptor_summary.normalized_form	text
+003	any	any	column	public.mv_category_descriptor_summary.subcategory	text
+003	any	any	column	public.mv_category_descriptor_summary.total_occurrences	bigint
+003	any	any	column	public.mv_category_descriptor_summary.unique_users	bigint
+003	any	any	column	public.mv_global_descriptor_stats.avg_confidence	numeric
+003	any	any	column	public.mv_global_descriptor_stats.avg_intensity	numeric
+003	any	any	column	public.mv_global_descriptor_stats.category	text
+003	any	any	column	public.mv_global_descriptor_stats.category_breadth	bigint
+003	any	any	column	public.mv_global_descriptor_stats.descriptor_text	text
+003	any	any	column	public.mv_global_descriptor_stats.descriptor_type	text
+003	any	any	column	public.mv_global_descriptor_stats.intensity_count	bigint
+003	any	any	column	public.mv_global_descriptor_stats.intensity_sum	bigint
+003	any	any	column	public.mv_global_descriptor_stats.last_used_at	timestamp with time zone
+003	any	any	column	public.mv_global_descriptor_stats.median_intensity	double precision
+003	any	any	column	public.mv_global_descriptor_stats.normalized_form	text
+003	any	any	column	public.mv_global_descriptor_stats.subcategory	text
+003	any	any	column	public.mv_global_descriptor_stats.total_occurrences	bigint
+003	any	any	column	public.mv_global_descriptor_stats.unique_users	bigint
 003	any	any	column	public.mv_refresh_changes.changed_rows	bigint not null
+003	any	any	column	public.mv_refresh_changes.descriptor_types	text[] not null
 003	any	any	column	public.mv_refresh_changes.id	bigint not null
+003	any	any	column	public.mv_refresh_changes.normalized_forms	text[] not null
 003	any	any	column	public.mv_refresh_changes.recorded_at	timestamp with time zone not null
+003	any	any	column	public.mv_refresh_changes.user_ids	uuid[] not null
 003	any	any	column	public.mv_refresh_log.last_refreshed_at	timestamp with time zone
 003	any	any	column	public.mv_refresh_log.view_name	text not null
+003	any	any	column	public.mv_user_descriptor_summary.any_ai_extracted	boolean
+003	any	any	column	public.mv_user_descriptor_summary.avg_confidence	numeric
+003	any	any	column	public.mv_user_descriptor_summary.avg_intensity	numeric
+003	any	any	column	public.mv_user_descriptor_summary.category	text
+003	any	any	column	public.mv_user_descriptor_summary.descriptor_text	text
+003	any	any	column	public.mv_user_descriptor_summary.descriptor_type	text
+003	any	any	column	public.mv_user_descriptor_summary.first_used_at	timestamp with time zone
+003	any	any	column	public.mv_user_descriptor_summary.intensity_count	bigint
+003	any	any	column	public.mv_user_descriptor_summary.intensity_sum	bigint
+003	any	any	column	public.mv_user_descriptor_summary.item_categories	text[]
+003	any	any	column	public.mv_user_descriptor_summary.item_count	bigint
+003	any	any	column	public.mv_user_descriptor_summary.last_used_at	timestamp with time zone
+003	any	any	column	public.mv_user_descriptor_summary.normalized_form	text
+003	any	any	column	public.mv_user_descriptor_summary.occurrence_count	bigint
+003	any	any	column	public.mv_user_descriptor_summary.source_count	bigint
+003	any	any	column	public.mv_user_descriptor_summary.subcategory	text
+003	any	any	column	public.mv_user_descriptor_summary.user_id	uuid
+003	any	any	column	public.mv_user_wheel_subcategories.category	text
+003	any	any	column	public.mv_user_wheel_subcategories.descriptor_count	numeric
+003	any	any	column	public.mv_user_wheel_subcategories.first_descriptors	jsonb
+003	any	any	column	public.mv_user_wheel_subcategories.form_count	bigint
+003	any	any	column	public.mv_user_wheel_subcategories.subcategory	text
+003	any	any	column	public.mv_user_wheel_subcategories.top_descriptors	jsonb
+003	any	any	column	public.mv_user_wheel_subcategories.unique_descriptors	bigint
+003	any	any	column	public.mv_user_wheel_subcategories.user_id	uuid
+003	any	any	column	public.mv_user_wheel_subcategories.wheel_type	text
+003	any	any	column	public.mv_wheel_generation_stats.ai_extracted_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.aroma_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.category_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.defect_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.flavor_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.keyword_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.latest_descriptor_at	timestamp with time zone
+003	any	any	column	public.mv_wheel_generation_stats.metaphor_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.mouthfeel_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.source_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.texture_count	bigint
+003	any	any	column	public.mv_wheel_generation_stats.total_descriptors	bigint
+003	any	any	column	public.mv_wheel_generation_stats.unique_descriptors	bigint
+003	any	any	column	public.mv_wheel_generation_stats.user_id	uuid
 003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_changed_rows_check	c validated, definition 326815eface1cfc3c0ab1baf6aa7ca5b
 003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_pkey	p validated, definition 4c6419b3704337bbfe50f018842a9ad3
 003	any	any	constraint	public.mv_refresh_log.mv_refresh_log_pkey	p validated, definition 050a7a53259171761033491dacd1a4e2
 003	any	any	function	public.flavatix_wheel_json(text,uuid,text,text[],integer,integer)	definition 169ff9b37615575bb94076c105e0186c
 003	any	any	function	public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer)	definition a25902118df6947406a4ca1d03909d1c
-003	any	any	function	public.flavor_descriptors_count_changes()	definition ddc12c52f60d20b4baca9b7831202bee
-003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition c1d4f32cccbc7bbea764320ccf40e463
-003	any	any	function	public.refresh_descriptor_views()	definition 7eef137c66d60c1dbab89c10c6508e2a
+003	any	any	function	public.flavor_descriptors_count_changes()	definition 9c5c65c1daa6181d6e9964361c3859d4
+003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition cb49e612ac5eee64e5bbdf57dc74ca17
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
-003	any	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to anon	none
-003	any	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	none
-003	any	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	none
-003	any	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to authenticated	none
-003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	EXECUTE
-003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	EXECUTE
+003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
+003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
 003	any	any	grant	function public.generate_wheel_data_optimized(uuid,text,integer,integer) to anon	EXECUTE
 003	any	any	grant	function public.generate_wheel_data_optimized(uuid,text,integer,integer) to authenticated	EXECUTE
-003	any	any	grant	function public.refresh_descriptor_views() to anon	none
-003	any	any	grant	function public.refresh_descriptor_views() to authenticated	none
-003	any	any	grant	function public.should_refresh_views(integer) to anon	EXECUTE
-003	any	any	grant	function public.should_refresh_views(integer) to authenticated	EXECUTE
-003	any	any	grant	relation public.mv_category_descriptor_summary to anon	none
-003	any	any	grant	relation public.mv_category_descriptor_summary to authenticated	none
-003	any	any	grant	relation public.mv_global_descriptor_stats to anon	none
-003	any	any	grant	relation public.mv_global_descriptor_stats to authenticated	none
+003	any	any	grant	function public.refresh_descriptor_views(boolean) to anon	none
+003	any	any	grant	function public.refresh_descriptor_views(boolean) to authenticated	none
+003	any	any	grant	function public.should_refresh_views(integer) to anon	none
+003	any	any	grant	function public.should_refresh_views(integer) to authenticated	none
+003	any	any	grant	relation public.mv_category_descriptor_summary to anon	SELECT
+003	any	any	grant	relation public.mv_category_descriptor_summary to authenticated	SELECT
+003	any	any	grant	relation public.mv_global_descriptor_stats to anon	SELECT
+003	any	any	grant	relation public.mv_global_descriptor_stats to authenticated	SELECT
 003	any	any	grant	relation public.mv_refresh_changes to anon	none
 003	any	any	grant	relation public.mv_refresh_changes to authenticated	none
-003	any	any	grant	relation public.mv_refresh_log to anon	none
-003	any	any	grant	relation public.mv_refresh_log to authenticated	none
+003	any	any	grant	relation public.mv_refresh_log to anon	SELECT
+003	any	any	grant	relation public.mv_refresh_log to authenticated	SELECT
 003	any	any	grant	relation public.mv_refresh_status to anon	none
 003	any	any	grant	relation public.mv_refresh_status to authenticated	none
-003	any	any	grant	relation public.mv_user_descriptor_summary to anon	none
-003	any	any	grant	relation public.mv_user_descriptor_summary to authenticated	none
-003	any	any	grant	relation public.mv_user_wheel_subcategories to anon	none
-003	any	any	grant	relation public.mv_user_wheel_subcategories to authenticated	none
-003	any	any	grant	relation public.mv_wheel_generation_stats to anon	none
-003	any	any	grant	relation public.mv_wheel_generation_stats to authenticated	none
 003	any	any	index	public.mv_refresh_changes_pkey	valid, definition 413442033d992c3198188b3ec68de6c4
 003	any	any	index	public.mv_refresh_log_pkey	valid, definition c94d1c8fd0af31adb1df08e2f10abcaf
 003	any	any	index	public.ux_mv_category_descriptor_summary_key	valid, definition d87593981109b499eee394ef02daaeab
@@ -825,17 +935,43 @@ CATALOGUE = """
 003	any	any	index	public.ux_mv_user_descriptor_summary_key	valid, definition 62d99e6688f63657b15e5e062956f3db
 003	any	any	index	public.ux_mv_user_wheel_subcategories_key	valid, definition 1b76b6f708d37ca03fa0ed77c3a0d373
 003	any	any	index	public.ux_mv_wheel_generation_stats_key	valid, definition 762a012cd867cc7470f64603e858b2b2
-003	any	any	materialized view	public.mv_category_descriptor_summary	populated, definition d543a184d1e2773b8fda3bcec9df8363
-003	any	any	materialized view	public.mv_global_descriptor_stats	populated, definition fde868134e10e9d4c8f29ae6ac98d96c
-003	any	any	materialized view	public.mv_user_descriptor_summary	populated, definition 07cc83e56f7060e8e86ca117990488df
-003	any	any	materialized view	public.mv_user_wheel_subcategories	populated, definition 783067918ab78e4dda0e1ea424dba5e9
-003	any	any	materialized view	public.mv_wheel_generation_stats	populated, definition 575f974e27cbc5515a01caf928a94df9
-003	any	any	table	public.mv_refresh_changes	table
-003	any	any	table	public.mv_refresh_log	table
+003	any	any	policy	public.mv_category_descriptor_summary.mv_category_descriptor_summary_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+003	any	any	policy	public.mv_global_descriptor_stats.mv_global_descriptor_stats_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+003	any	any	policy	public.mv_refresh_log.mv_refresh_log_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+003	any	any	table	public.mv_category_descriptor_summary	table, row level security
+003	any	any	table	public.mv_global_descriptor_stats	table, row level security
+003	any	any	table	public.mv_refresh_changes	table, row level security
+003	any	any	table	public.mv_refresh_log	table, row level security
+003	any	any	table	public.mv_user_descriptor_summary	table, row level security
+003	any	any	table	public.mv_user_wheel_subcategories	table, row level security
+003	any	any	table	public.mv_wheel_generation_stats	table, row level security
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_deletes	enabled, definition c275cce9a776196d1b85dfaf73890ed0
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_inserts	enabled, definition cc6ae0bab39a523c2baf4464133eb1a3
-003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_updates	enabled, definition 11841da3a08d7f1aa9cb74e7766b33ce
+003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_updates	enabled, definition 6d57966769f583f4bc21b0671ce2e5bb
 003	any	any	view	public.mv_refresh_status	definition 57b3860b989aa6283397c57a8d8dbae1
+003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to anon	none
+003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	none
+003	plain	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	none
+003	plain	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to authenticated	none
+003	plain	any	grant	relation public.mv_user_descriptor_summary to anon	none
+003	plain	any	grant	relation public.mv_user_descriptor_summary to authenticated	none
+003	plain	any	grant	relation public.mv_user_wheel_subcategories to anon	none
+003	plain	any	grant	relation public.mv_user_wheel_subcategories to authenticated	none
+003	plain	any	grant	relation public.mv_wheel_generation_stats to anon	none
+003	plain	any	grant	relation public.mv_wheel_generation_stats to authenticated	none
+003	supabase	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to anon	EXECUTE
+003	supabase	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	EXECUTE
+003	supabase	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	EXECUTE
+003	supabase	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to authenticated	EXECUTE
+003	supabase	any	grant	relation public.mv_user_descriptor_summary to anon	SELECT
+003	supabase	any	grant	relation public.mv_user_descriptor_summary to authenticated	SELECT
+003	supabase	any	grant	relation public.mv_user_wheel_subcategories to anon	SELECT
+003	supabase	any	grant	relation public.mv_user_wheel_subcategories to authenticated	SELECT
+003	supabase	any	grant	relation public.mv_wheel_generation_stats to anon	SELECT
+003	supabase	any	grant	relation public.mv_wheel_generation_stats to authenticated	SELECT
+003	supabase	any	policy	public.mv_user_descriptor_summary.mv_user_descriptor_summary_read_own	definition a0314d17768ef9e7168fad6752726466
+003	supabase	any	policy	public.mv_user_wheel_subcategories.mv_user_wheel_subcategories_read_own	definition a0314d17768ef9e7168fad6752726466
+003	supabase	any	policy	public.mv_wheel_generation_stats.mv_wheel_generation_stats_read_own	definition a0314d17768ef9e7168fad6752726466
 004	any	any	column	public.query_performance_hints.cache_ttl_seconds	bigint
 004	any	any	column	public.query_performance_hints.description	text not null
 004	any	any	column	public.query_performance_hints.materialized_view	text
@@ -845,12 +981,12 @@ CATALOGUE = """
 004	any	any	column	public.query_performance_hints.use_pagination	boolean not null
 004	any	any	constraint	public.query_performance_hints.query_performance_hints_pkey	p validated, definition 390d3e90de752fd1631faa9d94c01a37
 004	any	any	function	public.batch_insert_descriptors(jsonb,uuid,text,uuid)	definition b5bc59abe8bc4c5b5a8edf91eff3169a
-004	any	any	function	public.estimate_descriptor_count(uuid)	definition 949aa16d0de67b8bce2eced179ce9b61
-004	any	any	function	public.get_descriptor_timeline(uuid,integer,text)	definition 6f0f8752a3528ce17824a7be57c6369e
-004	any	any	function	public.get_descriptors_paginated(uuid,text,text,uuid,timestamp with time zone,integer,text)	definition 2df46095c9d53a86931ff18358319368
-004	any	any	function	public.get_top_descriptors(uuid,text,text,integer)	definition 427e18c9b46f230adb56d4064a76cae1
-004	any	any	function	public.get_user_descriptor_stats(uuid)	definition ab406fe49735ff65a5810ac5a417ae2b
-004	any	any	function	public.get_wheel_data_fast(uuid,text,text,text)	definition 64e43443dec760165e7bafd301f9731c
+004	any	any	function	public.estimate_descriptor_count(uuid)	definition d863275ed3101caf217e9515c7122bf6
+004	any	any	function	public.get_descriptor_timeline(uuid,integer,text)	definition d05e7590388021b1243aa06d0fe5d8c3
+004	any	any	function	public.get_descriptors_paginated(uuid,text,text,uuid,timestamp with time zone,integer,text)	definition 48aeef13ba4114181d4f5a304596cfdc
+004	any	any	function	public.get_top_descriptors(uuid,text,text,integer)	definition 590f567d460d0a5f866d92b88d7fccf1
+004	any	any	function	public.get_user_descriptor_stats(uuid)	definition 3ac4dae12f5ebeb516fd6e0c97019ca2
+004	any	any	function	public.get_wheel_data_fast(uuid,text,text,text)	definition c725c4e2314e8d17e7ac8e7983b78848
 004	any	any	function	public.wheel_needs_regeneration(uuid,integer)	definition 5996f4b2ea6708c8fbb52ea90e473342
 004	any	any	grant	function public.batch_insert_descriptors(jsonb,uuid,text,uuid) to anon	EXECUTE
 004	any	any	grant	function public.batch_insert_descriptors(jsonb,uuid,text,uuid) to authenticated	EXECUTE

@@ -1,0 +1,248 @@
+"""Incremental refresh: after any mix of changes, every summary equals a from-scratch build.
+
+A seeded generator writes inserts, updates and deletes (rows moved between
+users, forms, types, categories and item categories; NULL categories; new
+spellings; users crossing the 200-row heavy-user threshold both ways), then
+refresh_descriptor_views() recomputes what changed. Each round compares every
+summary, row for row, with the full rebuild of the same data (run in a
+transaction that is rolled back, so the incremental state carries on).
+Both states of revision 005 are covered: switched (partitioned) and plain.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import psycopg2.extensions
+import pytest
+
+from tests.dbtools import connect, execute, scalar
+
+# Every summary refresh_descriptor_views() keeps, tables and materialized views.
+SUMMARIES = (
+    "mv_user_descriptor_summary",
+    "mv_global_descriptor_stats",
+    "mv_category_descriptor_summary",
+    "mv_wheel_generation_stats",
+    "mv_user_wheel_subcategories",
+    "mv_descriptor_search",
+    "mv_descriptor_search_forms",
+    "mv_descriptor_search_prefixes",
+    "mv_descriptor_search_pairs",
+    "mv_descriptor_search_pair_users",
+    "mv_descriptor_search_user_pairs",
+)
+TEXTS = (
+    "Cherry", "cherry", "CHERRY", "dark cherry", "cherrry", "Vanilla", "vanila",
+    "toasted oak", "Crème Brûlée", "creme brulee", "peaty", "silky", "smoke",
+)  # fmt: skip
+TYPES = ("aroma", "flavor", "texture", "metaphor", "defect", "mouthfeel")
+CATEGORIES = (None, "Fruity", "Woody", "Sweet")
+SUBCATEGORIES = (None, "Stone fruit", "Oak")
+ITEM_CATEGORIES = (None, "whiskey", "coffee")
+INSERT = (
+    "INSERT INTO public.flavor_descriptors (id, user_id, source_type, source_id, "
+    "descriptor_text, descriptor_type, category, subcategory, intensity, confidence_score, "
+    "item_name, item_category, created_at) VALUES "
+)
+
+
+class Writer:
+    """Seeded random rows and changes over a small pool of users."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.users = [self.uuid() for _ in range(6)]
+        self.near = self.uuid()  # just under the heavy-user threshold
+        self.over = self.uuid()  # just over it
+        self.round = 0
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def row(self, user: str, dtype: str | None = None, text: str | None = None) -> tuple[Any, ...]:
+        rng = self.rng
+        return (
+            self.uuid(),
+            user,
+            rng.choice(("quick_tasting", "quick_review", "prose_review")),
+            self.uuid(),
+            text or rng.choice(TEXTS),
+            dtype or rng.choice(TYPES),
+            rng.choice(CATEGORIES),
+            rng.choice(SUBCATEGORIES),
+            rng.choice((None, 1, 2, 3, 4, 5)),
+            rng.choice((None, 0.5, 0.75, 0.9)),
+            rng.choice(("Item 1", "Item 2", "Item 3")),
+            rng.choice(ITEM_CATEGORIES),
+            f"2025-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} 10:00+00",
+        )
+
+    def insert(self, url: str, rows: list[tuple[Any, ...]]) -> None:
+        values = ", ".join(["(" + ", ".join(["%s"] * 13) + ")"] * len(rows))
+        execute(url, INSERT + values, [v for row in rows for v in row])
+
+    def seed(self, url: str) -> None:
+        rows = [self.row(self.rng.choice(self.users)) for _ in range(300)]
+        rows += [self.row(self.near, "aroma") for _ in range(198)]
+        rows += [self.row(self.over, "flavor") for _ in range(201)]
+        self.insert(url, rows)
+
+    def some_ids(self, url: str, k: int, user: str | None = None) -> list[str]:
+        """k random rows of ``user``, or of anyone but the two threshold users."""
+        ids = sorted(
+            str(i)
+            for (i,) in _rows(
+                url,
+                "SELECT id FROM public.flavor_descriptors WHERE user_id = %s "
+                "OR (%s::uuid IS NULL AND user_id <> ALL (%s::uuid[]))",
+                (user, user, [self.near, self.over]),
+            )
+        )
+        return self.rng.sample(ids, min(k, len(ids)))
+
+    def change(self, url: str) -> None:
+        """One round: a handful of statements of every kind."""
+        rng = self.rng
+        self.round += 1
+        pool = [*self.users, self.uuid()]
+        novel = f"novel spelling {self.round}"
+        self.insert(url, [self.row(rng.choice(pool)) for _ in range(rng.randint(1, 12))])
+        self.insert(url, [self.row(rng.choice(pool), text=novel)])
+        # Across the threshold (200) every round: near goes up to 201, over down
+        # to 198, then back.
+        if self.round % 2:
+            self.insert(url, [self.row(self.near, "metaphor") for _ in range(3)])
+            execute(
+                url,
+                "DELETE FROM public.flavor_descriptors WHERE id = ANY (%s::uuid[])",
+                (self.some_ids(url, 3, self.over),),
+            )
+        else:
+            execute(
+                url,
+                "DELETE FROM public.flavor_descriptors WHERE id = ANY (%s::uuid[])",
+                (self.some_ids(url, 3, self.near),),
+            )
+            self.insert(url, [self.row(self.over, "aroma") for _ in range(3)])
+        # Rows moved to another user.
+        execute(
+            url,
+            "UPDATE public.flavor_descriptors SET user_id = %s WHERE id = ANY (%s::uuid[])",
+            (rng.choice(pool), self.some_ids(url, rng.randint(1, 6))),
+        )
+        # Rows moved to another form, type, category (NULL or not), item category.
+        for _ in range(3):
+            execute(
+                url,
+                "UPDATE public.flavor_descriptors SET descriptor_text = coalesce(%s, "
+                "descriptor_text), descriptor_type = %s, category = %s, subcategory = %s, "
+                "item_category = %s, intensity = %s WHERE id = ANY (%s::uuid[])",
+                (
+                    rng.choice((None, *TEXTS)),
+                    rng.choice(TYPES),
+                    rng.choice(CATEGORIES),
+                    rng.choice(SUBCATEGORIES),
+                    rng.choice(ITEM_CATEGORIES),
+                    rng.choice((None, 2, 5)),
+                    self.some_ids(url, rng.randint(1, 5)),
+                ),
+            )
+        # Deletes, sometimes the last row of a spelling.
+        execute(
+            url,
+            "DELETE FROM public.flavor_descriptors WHERE id = ANY (%s::uuid[])",
+            (self.some_ids(url, rng.randint(1, 8)),),
+        )
+        if rng.random() < 0.5:
+            execute(
+                url,
+                "DELETE FROM public.flavor_descriptors WHERE normalized_form = %s",
+                (f"novel spelling {self.round - 1}",),
+            )
+
+
+def _rows(url: str, sql: str, params: Any = None) -> list[Any]:
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def contents(cur: psycopg2.extensions.cursor) -> dict[str, list[str]]:
+    found = {}
+    for name in SUMMARIES:
+        cur.execute(f"SELECT t::text FROM public.{name} t ORDER BY 1")
+        found[name] = [row[0] for row in cur.fetchall()]
+    return found
+
+
+def incremental_and_full(url: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Refresh incrementally; then, in a rolled-back transaction, the full rebuild."""
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    with connect(url, autocommit=False) as conn, conn.cursor() as cur:
+        incremental = contents(cur)
+        cur.execute("SELECT public.refresh_descriptor_views(true)")
+        full = contents(cur)
+        conn.rollback()
+    return incremental, full
+
+
+@pytest.fixture(params=["switched", "plain"])
+def any_head(request: pytest.FixtureRequest) -> str:
+    fixture = "head_db_url" if request.param == "switched" else "head_plain_db_url"
+    url: str = request.getfixturevalue(fixture)
+    kind = scalar(url, "SELECT relkind FROM pg_class WHERE oid = 'flavor_descriptors'::regclass")
+    assert kind == ("p" if request.param == "switched" else "r")
+    return url
+
+
+@pytest.mark.parametrize("seed", [11, 23])
+def test_incremental_refresh_equals_full_rebuild(any_head: str, seed: int) -> None:
+    url = any_head
+    writer = Writer(seed)
+    writer.seed(url)
+    execute(url, "SELECT public.refresh_descriptor_views(true)")
+    heavy_seen: dict[str, set[bool]] = {writer.near: set(), writer.over: set()}
+    for _ in range(6):
+        writer.change(url)
+        assert scalar(url, "SELECT public.should_refresh_views(1)") is True
+        incremental, full = incremental_and_full(url)
+        for name in SUMMARIES:
+            assert incremental[name] == full[name], (name, writer.round)
+        assert scalar(url, "SELECT count(*) FROM public.mv_refresh_changes") == 0
+        for user in heavy_seen:
+            heavy_seen[user].add(
+                bool(
+                    scalar(
+                        url,
+                        "SELECT EXISTS (SELECT FROM public.mv_user_wheel_subcategories "
+                        "WHERE user_id = %s) AND EXISTS (SELECT FROM "
+                        "public.mv_descriptor_search_pair_users WHERE user_id = %s)",
+                        (user, user),
+                    )
+                )
+            )
+    # Both users were held as heavy in some rounds and not in others.
+    assert heavy_seen == {writer.near: {True, False}, writer.over: {True, False}}
+    assert all(incremental[name] for name in SUMMARIES if name != "mv_descriptor_search_pairs")
+
+
+def test_a_refresh_without_changes_changes_nothing(head_db_url: str) -> None:
+    url = head_db_url
+    writer = Writer(5)
+    writer.seed(url)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    with connect(url) as conn, conn.cursor() as cur:
+        before = contents(cur)
+        cur.execute("SELECT public.refresh_descriptor_views()")
+        after = contents(cur)
+    assert before == after
+    assert before["mv_user_descriptor_summary"]
+
+
+def test_full_rebuild_argument_is_checked(head_db_url: str) -> None:
+    with pytest.raises(psycopg2.Error) as failure:
+        execute(head_db_url, "SELECT public.refresh_descriptor_views(NULL)")
+    assert failure.value.pgcode == "22004"
