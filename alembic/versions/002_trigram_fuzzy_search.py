@@ -602,7 +602,10 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
+    -- Supabase only (auth.uid() exists): roles are cluster-wide, so their
+    -- existence alone says nothing about this database.
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
        OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
         RETURN;
     END IF;

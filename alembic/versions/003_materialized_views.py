@@ -221,19 +221,25 @@ COMMENT ON TABLE public.mv_refresh_changes IS
     'normalized forms and types; consumed by refresh_descriptor_views().';
 
 -- Revision 002's search tables were filled before change tracking began:
--- the first refresh rebuilds them whole. This revision's are filled below,
--- after it began.
+-- the first refresh rebuilds them whole, unless the table was empty, when
+-- nothing can have been missed. This revision's are filled below, after it
+-- began.
+WITH search(missed) AS (
+    SELECT CASE WHEN EXISTS (SELECT FROM public.flavor_descriptors)
+                THEN NULL ELSE now() END)
 INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
-VALUES ('mv_descriptor_search', NULL),
-       ('mv_descriptor_search_forms', NULL),
-       ('mv_descriptor_search_prefixes', NULL),
-       ('mv_descriptor_search_pairs', NULL),
-       ('mv_descriptor_search_pair_users', NULL),
-       ('mv_descriptor_search_user_pairs', NULL),
-       ('mv_user_descriptor_summary', now()),
-       ('mv_global_descriptor_stats', now()),
-       ('mv_category_descriptor_summary', now()),
-       ('mv_wheel_generation_stats', now())
+SELECT v.view_name, v.refreshed_at
+FROM search,
+     LATERAL (VALUES ('mv_descriptor_search', search.missed),
+                     ('mv_descriptor_search_forms', search.missed),
+                     ('mv_descriptor_search_prefixes', search.missed),
+                     ('mv_descriptor_search_pairs', search.missed),
+                     ('mv_descriptor_search_pair_users', search.missed),
+                     ('mv_descriptor_search_user_pairs', search.missed),
+                     ('mv_user_descriptor_summary', now()),
+                     ('mv_global_descriptor_stats', now()),
+                     ('mv_category_descriptor_summary', now()),
+                     ('mv_wheel_generation_stats', now())) AS v (view_name, refreshed_at)
 ON CONFLICT (view_name) DO NOTHING;
 
 CREATE OR REPLACE VIEW public.mv_refresh_status AS
@@ -865,7 +871,10 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
+    -- Supabase only (auth.uid() exists): roles are cluster-wide, so their
+    -- existence alone says nothing about this database.
+    IF pg_catalog.to_regprocedure('auth.uid()') IS NULL
+       OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon')
        OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
         RETURN;
     END IF;

@@ -762,14 +762,6 @@ CATALOGUE = """
 002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean) to authenticated	none
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to anon	EXECUTE
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to authenticated	EXECUTE
-002	any	any	grant	relation public.mv_descriptor_search to anon	SELECT
-002	any	any	grant	relation public.mv_descriptor_search to authenticated	SELECT
-002	any	any	grant	relation public.mv_descriptor_search_forms to anon	SELECT
-002	any	any	grant	relation public.mv_descriptor_search_forms to authenticated	SELECT
-002	any	any	grant	relation public.mv_descriptor_search_pairs to anon	SELECT
-002	any	any	grant	relation public.mv_descriptor_search_pairs to authenticated	SELECT
-002	any	any	grant	relation public.mv_descriptor_search_prefixes to anon	SELECT
-002	any	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	SELECT
 002	any	any	index	public.ix_flavor_descriptors_search_vector	valid, definition 4040a5caaaad223e5c80b5db490b3268
 002	any	any	index	public.ix_mv_descriptor_search_prefix	valid, definition 6c8bce52e3e81101230bcd62863b9380
 002	any	any	index	public.ux_mv_descriptor_search_forms_key	valid, definition 7920362e0e8eb13ef338c865c66c1848
@@ -778,10 +770,6 @@ CATALOGUE = """
 002	any	any	index	public.ux_mv_descriptor_search_pairs_key	valid, definition 08d8244e7cf7898f4e86911ac242e110
 002	any	any	index	public.ux_mv_descriptor_search_prefixes_key	valid, definition 0fe0d2966c1bc231cc14cd5bb54ed9d6
 002	any	any	index	public.ux_mv_descriptor_search_user_pairs_key	valid, definition 520ab6f1b0bb5ac43e4bbccb4c82ef5e
-002	any	any	policy	public.mv_descriptor_search.mv_descriptor_search_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-002	any	any	policy	public.mv_descriptor_search_forms.mv_descriptor_search_forms_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-002	any	any	policy	public.mv_descriptor_search_pairs.mv_descriptor_search_pairs_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-002	any	any	policy	public.mv_descriptor_search_prefixes.mv_descriptor_search_prefixes_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 002	any	any	table	public.mv_descriptor_search	table, row level security
 002	any	any	table	public.mv_descriptor_search_forms	table, row level security
 002	any	any	table	public.mv_descriptor_search_pair_users	table, row level security
@@ -795,8 +783,16 @@ CATALOGUE = """
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
 002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition e7b592e2dcdb4d2a66c55b98af5747ff
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 2e4aac2d41a02476bbf5e871ba500443
+002	plain	any	grant	relation public.mv_descriptor_search to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search to authenticated	none
+002	plain	any	grant	relation public.mv_descriptor_search_forms to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search_forms to authenticated	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
+002	plain	any	grant	relation public.mv_descriptor_search_pairs to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search_pairs to authenticated	none
+002	plain	any	grant	relation public.mv_descriptor_search_prefixes to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	none
 002	plain	any	grant	relation public.mv_descriptor_search_user_pairs to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	none
 002	plain	any	index	public.ix_flavor_descriptors_category_trgm	valid, definition 4214c37db9e8559526aff59187f45a87
@@ -812,8 +808,16 @@ CATALOGUE = """
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
 002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition 6f5dbd3e42438da0e3d5f2a035859e81
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition 35797a166ea797a4660df026d7ae5d12
+002	supabase	any	grant	relation public.mv_descriptor_search to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search to authenticated	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_forms to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_forms to authenticated	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_pairs to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_pairs to authenticated	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_prefixes to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_user_pairs to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	SELECT
 002	supabase	any	index	public.ix_flavor_descriptors_category_trgm	valid, definition 947ba5f340f99e44f476fe31f1b252b3
@@ -822,7 +826,11 @@ CATALOGUE = """
 002	supabase	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition 7ade2f08c8d65941f546ab06d0f1501e
 002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 974aedf492270a8397a5c8b2bd4e07c7
 002	supabase	any	index	public.ix_mv_descriptor_search_trgm	valid, definition c57e9aa3c1cef8324ce04525e35e49c7
+002	supabase	any	policy	public.mv_descriptor_search.mv_descriptor_search_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	supabase	any	policy	public.mv_descriptor_search_forms.mv_descriptor_search_forms_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 002	supabase	any	policy	public.mv_descriptor_search_pair_users.mv_descriptor_search_pair_users_read_own	definition a0314d17768ef9e7168fad6752726466
+002	supabase	any	policy	public.mv_descriptor_search_pairs.mv_descriptor_search_pairs_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	supabase	any	policy	public.mv_descriptor_search_prefixes.mv_descriptor_search_prefixes_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 002	supabase	any	policy	public.mv_descriptor_search_user_pairs.mv_descriptor_search_user_pairs_read_own	definition a0314d17768ef9e7168fad6752726466
 003	any	any	column	public.mv_category_descriptor_summary.avg_confidence	numeric
 003	any	any	column	public.mv_category_descriptor_summary.avg_intensity	numeric
@@ -918,14 +926,8 @@ CATALOGUE = """
 003	any	any	grant	function public.refresh_descriptor_views(boolean) to authenticated	none
 003	any	any	grant	function public.should_refresh_views(integer) to anon	none
 003	any	any	grant	function public.should_refresh_views(integer) to authenticated	none
-003	any	any	grant	relation public.mv_category_descriptor_summary to anon	SELECT
-003	any	any	grant	relation public.mv_category_descriptor_summary to authenticated	SELECT
-003	any	any	grant	relation public.mv_global_descriptor_stats to anon	SELECT
-003	any	any	grant	relation public.mv_global_descriptor_stats to authenticated	SELECT
 003	any	any	grant	relation public.mv_refresh_changes to anon	none
 003	any	any	grant	relation public.mv_refresh_changes to authenticated	none
-003	any	any	grant	relation public.mv_refresh_log to anon	SELECT
-003	any	any	grant	relation public.mv_refresh_log to authenticated	SELECT
 003	any	any	grant	relation public.mv_refresh_status to anon	none
 003	any	any	grant	relation public.mv_refresh_status to authenticated	none
 003	any	any	index	public.mv_refresh_changes_pkey	valid, definition 413442033d992c3198188b3ec68de6c4
@@ -935,9 +937,6 @@ CATALOGUE = """
 003	any	any	index	public.ux_mv_user_descriptor_summary_key	valid, definition 62d99e6688f63657b15e5e062956f3db
 003	any	any	index	public.ux_mv_user_wheel_subcategories_key	valid, definition 1b76b6f708d37ca03fa0ed77c3a0d373
 003	any	any	index	public.ux_mv_wheel_generation_stats_key	valid, definition 762a012cd867cc7470f64603e858b2b2
-003	any	any	policy	public.mv_category_descriptor_summary.mv_category_descriptor_summary_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-003	any	any	policy	public.mv_global_descriptor_stats.mv_global_descriptor_stats_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-003	any	any	policy	public.mv_refresh_log.mv_refresh_log_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 003	any	any	table	public.mv_category_descriptor_summary	table, row level security
 003	any	any	table	public.mv_global_descriptor_stats	table, row level security
 003	any	any	table	public.mv_refresh_changes	table, row level security
@@ -953,6 +952,12 @@ CATALOGUE = """
 003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	none
 003	plain	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	none
 003	plain	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to authenticated	none
+003	plain	any	grant	relation public.mv_category_descriptor_summary to anon	none
+003	plain	any	grant	relation public.mv_category_descriptor_summary to authenticated	none
+003	plain	any	grant	relation public.mv_global_descriptor_stats to anon	none
+003	plain	any	grant	relation public.mv_global_descriptor_stats to authenticated	none
+003	plain	any	grant	relation public.mv_refresh_log to anon	none
+003	plain	any	grant	relation public.mv_refresh_log to authenticated	none
 003	plain	any	grant	relation public.mv_user_descriptor_summary to anon	none
 003	plain	any	grant	relation public.mv_user_descriptor_summary to authenticated	none
 003	plain	any	grant	relation public.mv_user_wheel_subcategories to anon	none
@@ -963,12 +968,21 @@ CATALOGUE = """
 003	supabase	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	EXECUTE
 003	supabase	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	EXECUTE
 003	supabase	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to authenticated	EXECUTE
+003	supabase	any	grant	relation public.mv_category_descriptor_summary to anon	SELECT
+003	supabase	any	grant	relation public.mv_category_descriptor_summary to authenticated	SELECT
+003	supabase	any	grant	relation public.mv_global_descriptor_stats to anon	SELECT
+003	supabase	any	grant	relation public.mv_global_descriptor_stats to authenticated	SELECT
+003	supabase	any	grant	relation public.mv_refresh_log to anon	SELECT
+003	supabase	any	grant	relation public.mv_refresh_log to authenticated	SELECT
 003	supabase	any	grant	relation public.mv_user_descriptor_summary to anon	SELECT
 003	supabase	any	grant	relation public.mv_user_descriptor_summary to authenticated	SELECT
 003	supabase	any	grant	relation public.mv_user_wheel_subcategories to anon	SELECT
 003	supabase	any	grant	relation public.mv_user_wheel_subcategories to authenticated	SELECT
 003	supabase	any	grant	relation public.mv_wheel_generation_stats to anon	SELECT
 003	supabase	any	grant	relation public.mv_wheel_generation_stats to authenticated	SELECT
+003	supabase	any	policy	public.mv_category_descriptor_summary.mv_category_descriptor_summary_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+003	supabase	any	policy	public.mv_global_descriptor_stats.mv_global_descriptor_stats_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+003	supabase	any	policy	public.mv_refresh_log.mv_refresh_log_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 003	supabase	any	policy	public.mv_user_descriptor_summary.mv_user_descriptor_summary_read_own	definition a0314d17768ef9e7168fad6752726466
 003	supabase	any	policy	public.mv_user_wheel_subcategories.mv_user_wheel_subcategories_read_own	definition a0314d17768ef9e7168fad6752726466
 003	supabase	any	policy	public.mv_wheel_generation_stats.mv_wheel_generation_stats_read_own	definition a0314d17768ef9e7168fad6752726466
