@@ -122,9 +122,10 @@ def _one(cur: psycopg2.extensions.cursor, query: str, params: tuple[Any, ...] = 
     return row[0] if row else None
 
 
-def _rows(
+def fetch_dicts(
     cur: psycopg2.extensions.cursor, query: str | sql.Composable, params: tuple[Any, ...] = ()
 ) -> list[dict[str, Any]]:
+    """Every row of ``query`` as a dict by column name."""
     cur.execute(query, params)
     names = [column.name for column in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -137,7 +138,7 @@ def status(url: str) -> dict[str, Any]:
         with conn.cursor() as cur:
             if _one(cur, "SELECT to_regnamespace('flavatix_partitions') IS NULL"):
                 return {"revision_005": False, "live": "unpartitioned"}
-            (state,) = _rows(
+            (state,) = fetch_dicts(
                 cur,
                 "SELECT target, phase, rows_copied, rows_total, started_at, switched_at, "
                 "last_check FROM flavatix_partitions.migration_state",
@@ -163,7 +164,7 @@ def status(url: str) -> dict[str, Any]:
                 "last_check": state.get("last_check"),
             }
             if parent:
-                months = _rows(
+                months = fetch_dicts(
                     cur,
                     "SELECT m.partition_name, m.range_start, m.range_end, "
                     "       c.reltuples::bigint AS estimated_rows "

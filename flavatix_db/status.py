@@ -21,12 +21,6 @@ def _has_function(cur: psycopg2.extensions.cursor, signature: str) -> bool:
     return bool((cur.fetchone() or (False,))[0])
 
 
-def _rows(cur: psycopg2.extensions.cursor, query: str) -> list[dict[str, Any]]:
-    cur.execute(query)
-    names = [c.name for c in cur.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def collect(url: str) -> dict[str, Any]:
     """Everything the status screen shows, as JSON-ready data."""
     report: dict[str, Any] = {
@@ -40,7 +34,7 @@ def collect(url: str) -> dict[str, Any]:
             report["verification"] = _verification(cur)
             report["summaries"] = _summaries(cur)
             report["open_alerts"] = (
-                _rows(
+                partitioning.fetch_dicts(
                     cur,
                     "SELECT alert_type, severity, message, raised_at "
                     "FROM public.performance_alerts "
@@ -64,7 +58,9 @@ def _plain(value: Any) -> Any:
 def _verification(cur: psycopg2.extensions.cursor) -> dict[str, Any]:
     if not _has_function(cur, "public.verify_migrations()"):
         return {"available": False, "reason": "verify_migrations() is not in this database"}
-    rows = _rows(cur, "SELECT migration_name, status, details FROM public.verify_migrations()")
+    rows = partitioning.fetch_dicts(
+        cur, "SELECT migration_name, status, details FROM public.verify_migrations()"
+    )
     failed = [r for r in rows if r["status"] == "FAILED"]
     return {"available": True, "clean": not failed, "failed": failed}
 
@@ -73,7 +69,7 @@ def _summaries(cur: psycopg2.extensions.cursor) -> dict[str, Any] | None:
     cur.execute("SELECT to_regclass('public.mv_refresh_log') IS NOT NULL")
     if not (cur.fetchone() or (False,))[0]:
         return None
-    rows = _rows(
+    rows = partitioning.fetch_dicts(
         cur,
         "SELECT min(last_refreshed_at) AS oldest_refreshed_at, "
         "date_trunc('second', now() - min(last_refreshed_at)) AS age "
@@ -90,7 +86,7 @@ def _jobs(cur: psycopg2.extensions.cursor, url: str) -> dict[str, Any]:
     jobs: dict[str, Any] = {name: None for name in maintenance.JOB_NAMES}
     cur.execute("SELECT to_regclass('flavatix_ops.job_runs') IS NOT NULL")
     if (cur.fetchone() or (False,))[0]:
-        for row in _rows(
+        for row in partitioning.fetch_dicts(
             cur,
             "SELECT DISTINCT ON (job) job, started_at, finished_at - started_at AS took, "
             "outcome, coalesce(error, detail) AS detail FROM flavatix_ops.job_runs "

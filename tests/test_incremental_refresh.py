@@ -18,22 +18,9 @@ from typing import Any
 import psycopg2.extensions
 import pytest
 
+from flavatix_db.mixed_changes import SUMMARIES
 from tests.dbtools import connect, execute, scalar
 
-# Every summary refresh_descriptor_views() keeps, tables and materialized views.
-SUMMARIES = (
-    "mv_user_descriptor_summary",
-    "mv_global_descriptor_stats",
-    "mv_category_descriptor_summary",
-    "mv_wheel_generation_stats",
-    "mv_user_wheel_subcategories",
-    "mv_descriptor_search",
-    "mv_descriptor_search_forms",
-    "mv_descriptor_search_prefixes",
-    "mv_descriptor_search_pairs",
-    "mv_descriptor_search_pair_users",
-    "mv_descriptor_search_user_pairs",
-)
 TEXTS = (
     "Cherry", "cherry", "CHERRY", "dark cherry", "cherrry", "Vanilla", "vanila",
     "toasted oak", "Crème Brûlée", "creme brulee", "peaty", "silky", "smoke",
