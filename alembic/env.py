@@ -44,6 +44,8 @@ log = logging.getLogger("alembic.env")
 APPLICATION_NAME = "flavatix-db migrations"
 # Any constant works as long as every deploy uses the same one.
 MIGRATION_LOCK_KEY = 7_146_220_931
+# The key revision 005's switch-over steps take (flavatix_partitions.step).
+PARTITION_STEP_KEY = 7_146_220_932
 LOCK_NOT_AVAILABLE = "55P03"
 RELATIVE_TARGET = re.compile(r"[+-]\d+$")
 
@@ -118,6 +120,7 @@ def acquire_migration_lock(connection: Connection) -> None:
         ).scalar()
         connection.commit()
         if got:
+            hold_partition_steps(connection)
             return
         if not announced:
             log.info("another migration is running; waiting for it to finish")
@@ -130,9 +133,21 @@ def acquire_migration_lock(connection: Connection) -> None:
         time.sleep(0.5)
 
 
+def hold_partition_steps(connection: Connection) -> None:
+    """Keep revision 005's switch-over steps out while this run reads or changes the schema.
+
+    A step takes this key for its own transaction only (and gives up, to be
+    retried, while a migration holds it), so the wait here is one step at most;
+    005's own calls in this session take it again freely.
+    """
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PARTITION_STEP_KEY})
+    connection.commit()
+
+
 def release_migration_lock(connection: Connection) -> None:
     if connection.in_transaction():
         connection.rollback()
+    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PARTITION_STEP_KEY})
     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
     connection.commit()
 
