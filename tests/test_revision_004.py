@@ -11,6 +11,7 @@ import pytest
 from flavatix_db import migrations
 from tests.dbtools import (
     catalog_snapshot,
+    connect,
     descriptors_checksum,
     execute,
     load_sample,
@@ -161,6 +162,26 @@ def test_pages_walk_forward_and_back_through_ties(paged: tuple[str, list[str]]) 
     )
     assert [r[0] for r in top] == [r[0] for r in pages[0]]
     assert top[0][2] is False
+
+
+def test_every_row_as_cursor_pages_both_ways_in_one_session(
+    paged: tuple[str, list[str]],
+) -> None:
+    """One session, so the cached generic plans answer every cursor, NULL created_at too."""
+    url, order = paged
+    at = dict(query(url, "SELECT id::text, created_at FROM public.flavor_descriptors"))
+    sql = (
+        "SELECT id::text FROM public.get_descriptors_paginated(%s, p_cursor_id => %s, "
+        "p_cursor_created_at => %s, p_limit => 3, p_direction => %s)"
+    )
+    with connect(url) as conn, conn.cursor() as cur:
+        for position, row_id in enumerate(order):
+            for direction, expected in (
+                ("forward", order[position + 1 : position + 4]),
+                ("backward", order[max(0, position - 3) : position]),
+            ):
+                cur.execute(sql, (PAGER, row_id, at[row_id], direction))
+                assert [r[0] for r in cur.fetchall()] == expected, (position, direction)
 
 
 def test_pages_filter_by_type_and_category(paged: tuple[str, list[str]]) -> None:

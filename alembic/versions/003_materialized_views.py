@@ -10,9 +10,10 @@ keys (NULLS NOT DISTINCT: a NULL category is a key too) the views had, kept up
 to date by refresh_descriptor_views(). A materialized view can only be
 recomputed whole; a table lets the refresh recompute only what changed.
 
-Change tracking: statement-level triggers with transition tables append one
-row per writing statement to mv_refresh_changes: the number of rows it
-changed and the users and normalized forms of their old and new versions.
+Change tracking: triggers append to mv_refresh_changes one row per inserted
+row, and one per updating or deleting statement (transition tables): the
+number of rows changed and the users and normalized forms of their old and
+new versions.
 Appending instead of updating shared counters keeps concurrent writers from
 waiting on each other. mv_refresh_status is a view over it and mv_refresh_log.
 
@@ -199,7 +200,8 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
     last_refreshed_at timestamptz
 );
 
--- One row per writing statement, appended by the change-tracking triggers:
+-- One row per inserted row, or per updating or deleting statement, appended
+-- by the change-tracking triggers:
 -- how many rows it changed, and each distinct (user, normalized form, type)
 -- of those rows, old and new versions (three arrays, one entry per key):
 -- the summary groups it may have changed.
@@ -217,7 +219,8 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
 COMMENT ON TABLE public.mv_refresh_log IS
     'When refresh_descriptor_views() last refreshed each descriptor view.';
 COMMENT ON TABLE public.mv_refresh_changes IS
-    'Rows changed per writing statement since the last refresh, with their users, '
+    'Rows changed (per inserted row, or per updating or deleting statement) since the last '
+    'refresh, with their users, '
     'normalized forms and types; consumed by refresh_descriptor_views().';
 
 -- Revision 002's search tables were filled before change tracking began:
@@ -258,31 +261,39 @@ REVOKE ALL ON public.mv_refresh_log, public.mv_refresh_changes, public.mv_refres
     FROM PUBLIC;
 """
 
-# Statement-level with transition tables: one appended row per writing
-# statement, whatever the number of rows. An update records the users and
-# forms of both versions of each row: a row moved to another user or form
-# changes the groups it left and the groups it joined. PostgreSQL allows a
-# transition table only on a single-event trigger, hence three triggers on one
-# function. SECURITY DEFINER because writers (authenticated on Supabase) may
-# not touch mv_refresh_changes; a trigger function needs no EXECUTE grant to
-# fire, so none is given to anyone.
+# Inserts are recorded per row: the common write is one INSERT of one row, and
+# a row trigger appending one VALUES row costs it a few percent, where a
+# statement trigger aggregating its transition table cost it a fifth (measured
+# with scripts/insert_cost.sql). Updates and deletes are recorded per
+# statement with transition tables: an update records the users and forms of
+# both versions of each row, since a row moved to another user or form changes
+# the groups it left and the groups it joined. PostgreSQL allows a transition
+# table only on a single-event trigger, hence two triggers on one function.
+# SECURITY DEFINER because writers (authenticated on Supabase) may not touch
+# mv_refresh_changes; a trigger function needs no EXECUTE grant to fire, so
+# none is given to anyone.
 CREATE_TRACKING = """
+CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_insert()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = ''
+AS $$
+BEGIN
+    INSERT INTO public.mv_refresh_changes
+        (changed_rows, user_ids, normalized_forms, descriptor_types)
+    VALUES (1, ARRAY[NEW.user_id], ARRAY[NEW.normalized_form], ARRAY[NEW.descriptor_type]);
+    RETURN NULL;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_changes()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- One statement per branch: this runs after every writing statement.
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO public.mv_refresh_changes
-            (changed_rows, user_ids, normalized_forms, descriptor_types)
-        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
-               array_agg(k.descriptor_type)
-        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type, count(*) AS n
-              FROM new_rows r GROUP BY 1, 2, 3) k
-        HAVING count(*) > 0;
-    ELSIF TG_OP = 'DELETE' THEN
+    -- One statement per branch: this runs after every updating or deleting statement.
+    IF TG_OP = 'DELETE' THEN
         INSERT INTO public.mv_refresh_changes
             (changed_rows, user_ids, normalized_forms, descriptor_types)
         SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
@@ -309,13 +320,13 @@ BEGIN
 END;
 $$;
 
+REVOKE ALL ON FUNCTION public.flavor_descriptors_count_insert() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.flavor_descriptors_count_changes() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS flavor_descriptors_count_inserts ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_inserts
     AFTER INSERT ON public.flavor_descriptors
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
+    FOR EACH ROW EXECUTE FUNCTION public.flavor_descriptors_count_insert();
 DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_updates
     AFTER UPDATE ON public.flavor_descriptors
@@ -805,6 +816,8 @@ DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descrip
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavor_descriptors_count_changes();
 -- squawk-ignore ban-drop-function
+DROP FUNCTION IF EXISTS public.flavor_descriptors_count_insert();
+-- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.generate_wheel_data_optimized(uuid, text, integer, integer);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_wheel_json(text, uuid, text, text[], integer, integer);
@@ -838,8 +851,8 @@ DROP TABLE IF EXISTS public.mv_user_descriptor_summary;
 # all users (and when each summary was refreshed) are readable by anon and
 # authenticated; the per-user summaries by authenticated, each user only their
 # own rows (row level security). Left SECURITY DEFINER, and not executable by
-# anon or authenticated: the change-tracking trigger function (writers may
-# not append to mv_refresh_changes themselves; a trigger needs no EXECUTE
+# anon or authenticated: the two change-tracking trigger functions (writers
+# may not append to mv_refresh_changes themselves; a trigger needs no EXECUTE
 # grant to fire), refresh_descriptor_views() and should_refresh_views()
 # (maintenance, run by the owner or service_role, which read and rewrite the
 # bookkeeping no API role may touch).
@@ -851,6 +864,8 @@ BEGIN
     FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
         CONTINUE WHEN NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r);
         EXECUTE format('REVOKE ALL ON FUNCTION public.flavor_descriptors_count_changes() '
+                       'FROM %I', r);
+        EXECUTE format('REVOKE ALL ON FUNCTION public.flavor_descriptors_count_insert() '
                        'FROM %I', r);
         EXECUTE format('REVOKE ALL ON FUNCTION public.should_refresh_views(integer) FROM %I', r);
     END LOOP;

@@ -37,7 +37,10 @@ INDEX_NAME = "ix_flavor_descriptors_user_created_id"
 INDEX_DEFINITION = "(user_id, created_at DESC, id DESC)"
 
 # Each half of the page is one index range scan: rows with a created_at by
-# row comparison, then (going forward) the NULL created_at rows by id.
+# row comparison, then (going forward) the NULL created_at rows by id. The
+# bounds are plain values, never "first page OR ...", so one generic plan serves
+# every call: planning over many partitions (revision 005) costs more than the
+# page itself, and a generic plan still skips the months past the cursor.
 CREATE_PAGINATED = """
 CREATE OR REPLACE FUNCTION public.get_descriptors_paginated(
     p_user_id uuid,
@@ -53,6 +56,7 @@ RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category tex
                has_more boolean)
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = ''
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     fn constant text := 'get_descriptors_paginated';
@@ -60,6 +64,15 @@ DECLARE
     uid uuid;
     first_page boolean := p_cursor_id IS NULL;
     at_null boolean := p_cursor_id IS NOT NULL AND p_cursor_created_at IS NULL;
+    -- The cursor as an inclusive bound; the cursor row itself is left out by id.
+    -- Going forward from the first page every row is at or below
+    -- (infinity, the largest uuid); going backward from a NULL created_at every
+    -- row with one is at or above (-infinity, the smallest uuid).
+    older_at timestamptz := coalesce(p_cursor_created_at, 'infinity');
+    older_id uuid;
+    newer_at timestamptz := coalesce(p_cursor_created_at, '-infinity');
+    newer_id uuid;
+    null_below uuid;
 BEGIN
     IF p_user_id IS NULL THEN
         RAISE EXCEPTION '%: p_user_id must not be NULL', fn USING ERRCODE = '22004';
@@ -75,14 +88,22 @@ BEGIN
     END IF;
     PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
     uid := public.flavatix_caller_user(p_user_id, fn);
+    older_id := CASE WHEN first_page THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'
+                     ELSE p_cursor_id END;
+    newer_id := CASE WHEN at_null THEN '00000000-0000-0000-0000-000000000000'
+                     ELSE p_cursor_id END;
+    null_below := CASE WHEN at_null THEN p_cursor_id
+                       ELSE 'ffffffff-ffff-ffff-ffff-ffffffffffff' END;
 
     IF p_direction = 'forward' THEN
         -- Older rows than the cursor, newest first.
         RETURN QUERY
         WITH page AS (
             (SELECT d.* FROM public.flavor_descriptors d
-             WHERE d.user_id = uid AND d.created_at IS NOT NULL AND NOT at_null
-               AND (first_page OR (d.created_at, d.id) < (p_cursor_created_at, p_cursor_id))
+             WHERE d.user_id = uid AND NOT at_null
+               AND (d.created_at, d.id) <= (older_at, older_id)
+               AND d.created_at <= older_at
+               AND d.id IS DISTINCT FROM p_cursor_id
                AND (p_descriptor_type IS NULL OR d.descriptor_type = p_descriptor_type)
                AND (p_category IS NULL OR d.category = p_category)
              ORDER BY d.created_at DESC, d.id DESC
@@ -90,7 +111,7 @@ BEGIN
             UNION ALL
             (SELECT d.* FROM public.flavor_descriptors d
              WHERE d.user_id = uid AND d.created_at IS NULL
-               AND (NOT at_null OR d.id < p_cursor_id)
+               AND d.id <= null_below AND d.id IS DISTINCT FROM p_cursor_id
                AND (p_descriptor_type IS NULL OR d.descriptor_type = p_descriptor_type)
                AND (p_category IS NULL OR d.category = p_category)
              ORDER BY d.id DESC
@@ -118,8 +139,10 @@ BEGIN
              LIMIT lim + 1)
             UNION ALL
             (SELECT d.* FROM public.flavor_descriptors d
-             WHERE d.user_id = uid AND d.created_at IS NOT NULL AND NOT first_page
-               AND (at_null OR (d.created_at, d.id) > (p_cursor_created_at, p_cursor_id))
+             WHERE d.user_id = uid AND NOT first_page
+               AND (d.created_at, d.id) >= (newer_at, newer_id)
+               AND d.created_at >= newer_at
+               AND d.id IS DISTINCT FROM p_cursor_id
                AND (p_descriptor_type IS NULL OR d.descriptor_type = p_descriptor_type)
                AND (p_category IS NULL OR d.category = p_category)
              ORDER BY d.created_at, d.id

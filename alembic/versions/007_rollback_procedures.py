@@ -914,12 +914,15 @@ CATALOGUE = """
 003	any	any	constraint	public.mv_refresh_log.mv_refresh_log_pkey	p validated, definition 050a7a53259171761033491dacd1a4e2
 003	any	any	function	public.flavatix_wheel_json(text,uuid,text,text[],integer,integer)	definition 169ff9b37615575bb94076c105e0186c
 003	any	any	function	public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer)	definition a25902118df6947406a4ca1d03909d1c
-003	any	any	function	public.flavor_descriptors_count_changes()	definition 9c5c65c1daa6181d6e9964361c3859d4
+003	any	any	function	public.flavor_descriptors_count_changes()	definition 67a7f97ac8b3601fd8d4058c863f8166
+003	any	any	function	public.flavor_descriptors_count_insert()	definition 287b3367d195f0ab9a7e7068d2aa2174
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
 003	any	any	function	public.refresh_descriptor_views(boolean)	definition cb49e612ac5eee64e5bbdf57dc74ca17
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
+003	any	any	grant	function public.flavor_descriptors_count_insert() to anon	none
+003	any	any	grant	function public.flavor_descriptors_count_insert() to authenticated	none
 003	any	any	grant	function public.generate_wheel_data_optimized(uuid,text,integer,integer) to anon	EXECUTE
 003	any	any	grant	function public.generate_wheel_data_optimized(uuid,text,integer,integer) to authenticated	EXECUTE
 003	any	any	grant	function public.refresh_descriptor_views(boolean) to anon	none
@@ -945,7 +948,7 @@ CATALOGUE = """
 003	any	any	table	public.mv_user_wheel_subcategories	table, row level security
 003	any	any	table	public.mv_wheel_generation_stats	table, row level security
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_deletes	enabled, definition c275cce9a776196d1b85dfaf73890ed0
-003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_inserts	enabled, definition cc6ae0bab39a523c2baf4464133eb1a3
+003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_inserts	enabled, definition 16e1d58bf0e7b68c43b06a74c1c06e5f
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_updates	enabled, definition 6d57966769f583f4bc21b0671ce2e5bb
 003	any	any	view	public.mv_refresh_status	definition 57b3860b989aa6283397c57a8d8dbae1
 003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to anon	none
@@ -997,7 +1000,7 @@ CATALOGUE = """
 004	any	any	function	public.batch_insert_descriptors(jsonb,uuid,text,uuid)	definition b5bc59abe8bc4c5b5a8edf91eff3169a
 004	any	any	function	public.estimate_descriptor_count(uuid)	definition d863275ed3101caf217e9515c7122bf6
 004	any	any	function	public.get_descriptor_timeline(uuid,integer,text)	definition d05e7590388021b1243aa06d0fe5d8c3
-004	any	any	function	public.get_descriptors_paginated(uuid,text,text,uuid,timestamp with time zone,integer,text)	definition 48aeef13ba4114181d4f5a304596cfdc
+004	any	any	function	public.get_descriptors_paginated(uuid,text,text,uuid,timestamp with time zone,integer,text)	definition 5fc6892dc9bd32a5893d69b6f1e7d31b
 004	any	any	function	public.get_top_descriptors(uuid,text,text,integer)	definition 590f567d460d0a5f866d92b88d7fccf1
 004	any	any	function	public.get_user_descriptor_stats(uuid)	definition 3ac4dae12f5ebeb516fd6e0c97019ca2
 004	any	any	function	public.get_wheel_data_fast(uuid,text,text,text)	definition c725c4e2314e8d17e7ac8e7983b78848
