@@ -35,6 +35,10 @@ SUITE_SETTINGS = {
     **EPHEMERAL_SETTINGS,
     "shared_preload_libraries": "'pg_stat_statements,pg_cron'",
     "cron.database_name": f"'{CRON_DATABASE}'",
+    # Every test clones a new database, and statistics are kept per database:
+    # with the default 5,000 entries, a busy run evicts a test's statements
+    # while it still counts their calls.
+    "pg_stat_statements.max": "100000",
 }
 
 
