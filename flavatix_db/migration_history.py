@@ -7,9 +7,10 @@ three writers:
 - Alembic, online: a row per revision as it is applied, in that revision's own
   transaction (env.py's on_version_apply), and a row for a revision that failed,
   written after its transaction was rolled back, from a separate connection;
-- revision 007's rollback functions, in the caller's transaction: a rollback
-  that is refused or fails changes nothing and leaves no row (the error goes to
-  the caller);
+- revision 007's rollback functions, in the caller's transaction: a call
+  refused before anything runs raises and leaves no row; a call whose step
+  fails undoes all its steps, writes the failing revision's row (outcome
+  'failed', the error) and returns normally, saying so, so that the row stays;
 - a backfill, once, when the table is first created on a database that already
   has a stamp: the revisions up to that stamp, with outcome 'assumed'.
 SQL rendered with --sql records nothing: the script a pipeline runs is exactly

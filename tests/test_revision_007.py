@@ -133,10 +133,18 @@ def test_real_rollback_then_upgrade_head(head_plain_db_url: str) -> None:
     load_sample(url, 300)
     insert_descriptor(url, descriptor_type="mouthfeel")
     before = descriptors_checksum(url)
-    # 001 refuses while rows use values 000 does not allow, like its downgrade.
-    code, message = error_of(url, f"SELECT * FROM public.{function_of(REVISIONS[0])}(false, true)")
-    assert code != "00000" and "cannot downgrade 001" in message
+    # 001 refuses while rows use values 000 does not allow, like its downgrade;
+    # the whole call is undone and the failure recorded.
+    failed = rows(url, f"SELECT * FROM public.{function_of(REVISIONS[0])}(false, true)")
+    assert failed[-1][2].startswith("failed: SQLSTATE 55000: cannot downgrade 001")
+    assert all(s.startswith("undone: ") for _, _, s in failed[:-1])
     assert scalar(url, VERSION) == OWN
+    assert query(url, HISTORY)[-1][:4] == (
+        REVISIONS[0].revision,
+        "downgrade",
+        f"{function_of(REVISIONS[0])}()",
+        "failed",
+    )
 
     done = rows(url, "SELECT * FROM public.rollback_002_trigram_fuzzy_search(false, true)")
     assert all(s.startswith(("done", "skipped")) for _, _, s in done), done
@@ -161,6 +169,94 @@ def test_real_rollback_then_upgrade_head(head_plain_db_url: str) -> None:
     assert "No new upgrade operations detected." in check.stdout + check.stderr
     report = query(url, "SELECT * FROM verify_migrations()")
     assert [(n, d) for n, status, _, d in report if status != "VERIFIED"] == []
+
+
+def history_of(url: str, function: str) -> list[tuple[str, str, str, str | None]]:
+    """(revision, direction, outcome, error) of the rows a rollback function wrote."""
+    return [(r[0], r[1], r[3], r[4]) for r in query(url, HISTORY) if r[2] == function + "()"]
+
+
+def not_verified(url: str) -> list[tuple[str, Any]]:
+    report = query(url, "SELECT * FROM public.verify_migrations()")
+    return [(name, details) for name, status, _, details in report if status != "VERIFIED"]
+
+
+def test_a_failed_step_undoes_the_call_and_leaves_its_row(head_plain_db_url: str) -> None:
+    """Another session's lock makes 004's DROP TABLE give up half-way through a cascade."""
+    url = head_plain_db_url
+    load_sample(url, 200)
+    before = descriptors_checksum(url)
+    function = "rollback_004_query_optimization"
+    with connect(url, autocommit=False) as holder, connect(url) as caller:
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLE public.query_performance_hints IN ACCESS SHARE MODE")
+        with caller.cursor() as cur:
+            cur.execute("SET lock_timeout = '200ms'")
+            cur.execute(f"SELECT * FROM public.{function}(false, true)")
+            returned = cur.fetchall()
+        warnings = list(caller.notices)
+        holder.rollback()
+    # The call's own transaction committed; its last row says it failed, and where.
+    action, step, status = returned[-1]
+    assert status.startswith("failed: SQLSTATE 55P03: ")
+    assert "version table stays at 007" in status
+    assert "DROP TABLE IF EXISTS public.query_performance_hints" in action
+    assert step.startswith("004_query_optimization #")
+    assert len(returned) > 1 and all(s.startswith("undone: ") for _, _, s in returned[:-1])
+    assert any(w.startswith("WARNING") and "55P03" in w for w in warnings)
+    # Nothing of the call stays (006 and 005, done before 004 failed, included);
+    # the record of the failure does.
+    assert scalar(url, VERSION) == OWN
+    assert not_verified(url) == []
+    assert descriptors_checksum(url) == before
+    ((revision, direction, outcome, error),) = history_of(url, function)
+    assert (revision, direction, outcome) == ("004", "downgrade", "failed")
+    assert error is not None and error.startswith("55P03: ") and "lock timeout" in error
+    # The lock is gone: the same call goes through, and is recorded.
+    done = rows(url, f"SELECT * FROM public.{function}(false, true)")
+    assert all(s.startswith(("done", "skipped")) for _, _, s in done), done
+    assert scalar(url, VERSION) == "003"
+    assert descriptors_checksum(url) == before
+    assert [r[:3] for r in history_of(url, function)[1:]] == [
+        ("006", "stamp", "succeeded"),
+        ("006", "downgrade", "succeeded"),
+        ("005", "downgrade", "succeeded"),
+        ("004", "downgrade", "succeeded"),
+    ]
+    report = {n: s for n, s, _, _ in query(url, "SELECT * FROM verify_migrations()")}
+    assert report["003_materialized_views"] == "VERIFIED"
+    assert report["004_query_optimization"] == "NOT_APPLIED"
+
+
+def test_rollback_all_that_fails_leaves_its_row(head_plain_db_url: str) -> None:
+    url = head_plain_db_url
+    load_sample(url, 100)
+    insert_descriptor(url, descriptor_type="mouthfeel")
+    before = descriptors_checksum(url)
+    call = "SELECT * FROM public.rollback_all_migrations(false, %s)"
+    failed = rows(url, call, [CONFIRMATION])
+    assert failed[-1][2].startswith("failed: SQLSTATE 55000: cannot downgrade 001")
+    assert scalar(url, VERSION) == OWN
+    assert not_verified(url) == []
+    assert descriptors_checksum(url) == before
+    ((revision, direction, outcome, error),) = history_of(url, "rollback_all_migrations")
+    assert (revision, direction, outcome) == (REVISIONS[0].revision, "downgrade", "failed")
+    assert error is not None and error.startswith("55000: cannot downgrade 001")
+    # Re-typed as revision 000 allows, the same call goes all the way.
+    execute(
+        url,
+        "UPDATE public.flavor_descriptors SET descriptor_type = 'texture' "
+        "WHERE descriptor_type = 'mouthfeel'",
+    )
+    fixed = descriptors_checksum(url)
+    done = rows(url, call, [CONFIRMATION])
+    assert all(s.startswith(("done", "skipped")) for _, _, s in done), done
+    assert scalar(url, VERSION) == "000"
+    assert descriptors_checksum(url) == fixed
+    assert [r[:3] for r in history_of(url, "rollback_all_migrations")[1:]] == [
+        (REVISIONS[-1].revision, "stamp", "succeeded"),
+        *[(rev.revision, "downgrade", "succeeded") for rev in reversed(REVISIONS)],
+    ]
 
 
 @pytest.mark.parametrize("state", ["head_db_url", "head_plain_db_url", "supabase_head_db_url"])
@@ -221,6 +317,55 @@ def test_verify_catches(head_db_url: str, breakage: str) -> None:
     assert problem["found"].startswith(found)
     assert problem["found"] != problem["expected"]
     assert all(s == "VERIFIED" for n, (s, _, _) in report.items() if n != culprit)
+
+
+# A summary kept by refresh_descriptor_views() is a table, so "never
+# populated" is read from the refresh's own record: (how a real failure leaves
+# it, the revision that makes it, the summary, what verify_migrations() finds).
+NEVER_BUILT = {
+    # A restore that skipped its data, or a TRUNCATE: the record says it was
+    # built, and a refresh of what changed would never fill it.
+    "emptied after its build": (
+        "TRUNCATE public.mv_user_descriptor_summary",
+        "003_materialized_views",
+        "public.mv_user_descriptor_summary",
+        "refresh of what changed will not fill it",
+    ),
+    "first build pending": (
+        "TRUNCATE public.mv_descriptor_search; UPDATE public.mv_refresh_log "
+        "SET last_refreshed_at = NULL WHERE view_name = 'mv_descriptor_search'",
+        "002_trigram_fuzzy_search",
+        "public.mv_descriptor_search",
+        "its first build is pending",
+    ),
+    "unknown to the refresh": (
+        "DELETE FROM public.mv_refresh_log WHERE view_name = 'mv_user_wheel_subcategories'",
+        "003_materialized_views",
+        "public.mv_user_wheel_subcategories",
+        "not in public.mv_refresh_log",
+    ),
+}
+
+
+@pytest.mark.parametrize("state", list(NEVER_BUILT))
+def test_verify_catches_a_summary_never_built(head_plain_db_url: str, state: str) -> None:
+    url = head_plain_db_url
+    load_sample(url, 200)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    assert not_verified(url) == []
+    sql, culprit, name, found = NEVER_BUILT[state]
+    execute(url, sql)
+    report = {n: (s, r, d) for n, s, r, d in query(url, "SELECT * FROM verify_migrations()")}
+    status, result, details = report[culprit]
+    assert status == "FAILED"
+    assert result.startswith("1 of ")
+    (problem,) = details["problems"]
+    assert (problem["kind"], problem["name"]) == ("summary", name)
+    assert found in problem["found"]
+    assert all(s == "VERIFIED" for n, (s, _, _) in report.items() if n != culprit)
+    # The repair it names makes the summary whole again.
+    execute(url, problem["repair"])
+    assert not_verified(url) == []
 
 
 def test_verify_agrees_with_the_version_table(head_plain_db_url: str) -> None:

@@ -22,8 +22,8 @@ A real run is one transaction, the caller's. What a function cannot do:
 - a CALL of a procedure that commits as it goes (005's move of the data back
   out of the partitions) cannot run inside a function: the function skips it
   only when a guard stored with it shows there is nothing to do (005: the table
-  is plain and no move is under way), and otherwise refuses, naming
-  `alembic downgrade <parent>`. A refusal undoes the whole call.
+  is plain and no move is under way), and otherwise refuses before anything
+  runs, naming `alembic downgrade <parent>`.
 Checks that keep data (000 refuses while descriptors exist, 001 refuses while
 rows use values 000 does not allow and keeps ai_extracted while it holds data,
 005 refuses while the table is partitioned) are DO blocks inside the rendered
@@ -46,7 +46,8 @@ catalog that both the generator and the function use.
 migration_history is not made here: it belongs to the migration machinery
 (alembic/env.py creates it beside the version table) and survives this
 revision's downgrade. A real run of a rollback function writes one row per
-revision it rolls back, in the caller's transaction.
+revision it rolls back, in the caller's transaction; a step that fails undoes
+the whole call and leaves a 'failed' row (see CREATE_RUN_ROLLBACK).
 """
 
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
@@ -262,6 +263,19 @@ $catalogue$;
 
 # The rollback itself. Statements are this revision's own rows (never text a
 # caller passes in); they run with the search_path Alembic's sessions have.
+#
+# A real run is all or nothing, and always leaves a record. What can be known
+# before anything runs (arguments, the version table, revisions above without
+# p_cascade, a CALL that cannot run inside a function) is refused with an
+# error, as before. The steps then run in one subtransaction: when a step
+# fails, every step of the call is undone (the revisions above the failing one
+# included, so the version table stays where it was), a migration_history row
+# with outcome 'failed' and the error is written in the caller's transaction,
+# and the call returns its steps as 'undone' plus a last row whose status
+# starts with 'failed:', and raises a WARNING. Raising an error instead would
+# roll that row back too: there is no second connection inside a function.
+# A cancel (statement_timeout, pg_cancel_backend) is not caught by PL/pgSQL
+# and still ends the call with an error and no row.
 CREATE_RUN_ROLLBACK = f"""
 CREATE OR REPLACE FUNCTION {SCHEMA}.run_rollback(
     p_revision text, p_dry_run boolean, p_cascade boolean, p_via text)
@@ -271,6 +285,7 @@ SET search_path = ''
 AS $$
 DECLARE
     own constant text := '{revision}';
+    call_pattern constant text := '^\\s*(--[^\\n]*\\n\\s*)*CALL\\M';
     own_row {SCHEMA}.rollback_revisions;
     target {SCHEMA}.rollback_revisions;
     rev {SCHEMA}.rollback_revisions;
@@ -284,6 +299,20 @@ DECLARE
     guard_ok boolean;
     moved bigint;
     started timestamptz;
+    -- The rows to return, kept until the end: a failed call reports them undone.
+    out_action text[] := '{{}}';
+    out_object text[] := '{{}}';
+    out_status text[] := '{{}}';
+    -- The step running now, for the record of a failure.
+    now_revision text;
+    now_direction text;
+    now_action text;
+    now_object text;
+    err_state text;
+    err_message text;
+    err_detail text;
+    err_hint text;
+    failure text;
 BEGIN
     IF p_revision IS NULL OR p_dry_run IS NULL OR p_cascade IS NULL OR p_via IS NULL THEN
         RAISE EXCEPTION 'run_rollback: p_revision, p_dry_run, p_cascade and p_via must not be NULL'
@@ -330,97 +359,166 @@ BEGIN
                   HINT = format('Pass p_cascade => true to roll them back first, from the top, '
                                 'or run `alembic downgrade %s`.', target.parent);
     END IF;
-
-    IF current_rev = own THEN
-        action := format('UPDATE {VERSION_TABLE} SET version_num=%L '
-                         'WHERE {VERSION_TABLE}.version_num = %L;', own_row.parent, own);
-        object_name := own_row.name;
-        IF p_dry_run THEN
-            status := format('planned: the version table leaves %s; its objects stay '
-                             '(`alembic downgrade %s` removes them)', own, own_row.parent);
-        ELSE
-            EXECUTE action;
-            INSERT INTO {SCHEMA}.migration_history
-                (revision, direction, via, db_user, started_at, finished_at, outcome)
-            VALUES (own_row.parent, 'stamp', p_via || '()', session_user, clock_timestamp(),
-                    clock_timestamp(), 'succeeded');
-            status := format('done: %s''s objects stay', own);
-        END IF;
-        RETURN NEXT;
+    -- A procedure that commits as it goes cannot run here: refused before
+    -- anything runs, unless its guard shows it has nothing to do.
+    IF NOT p_dry_run THEN
+        FOR rev IN SELECT * FROM {SCHEMA}.rollback_revisions r
+                   WHERE r.has_rollback AND r.position BETWEEN target.position AND top_position
+                   ORDER BY r.position DESC LOOP
+            FOR st IN SELECT * FROM {SCHEMA}.rollback_steps s
+                      WHERE s.revision = rev.revision AND s.kind = 'autocommit'
+                        AND s.statement ~* call_pattern
+                      ORDER BY s.position LOOP
+                guard_ok := false;
+                IF st.guard IS NOT NULL THEN
+                    EXECUTE 'SELECT ' || st.guard INTO guard_ok;
+                END IF;
+                IF NOT coalesce(guard_ok, false) THEN
+                    RAISE EXCEPTION '%: step % of revision % (%) commits as it goes and '
+                                    'cannot run inside a function', p_via, st.position,
+                                    rev.revision, st.statement
+                        USING ERRCODE = '55000',
+                              HINT = format('Run `alembic downgrade %s`; nothing was changed.',
+                                            rev.parent);
+                END IF;
+            END LOOP;
+        END LOOP;
     END IF;
 
-    -- Alembic's sessions resolve unqualified names this way.
-    PERFORM set_config('search_path', '"$user", public, extensions', true);
-    FOR rev IN SELECT * FROM {SCHEMA}.rollback_revisions r
-               WHERE r.has_rollback AND r.position BETWEEN target.position AND top_position
-               ORDER BY r.position DESC LOOP
-        started := clock_timestamp();
-        FOR st IN SELECT * FROM {SCHEMA}.rollback_steps s
-                  WHERE s.revision = rev.revision ORDER BY s.position LOOP
-            action := st.statement;
-            object_name := rev.name || ' #' || st.position;
-            run_text := st.statement;
-            how := NULL;
-            IF st.kind = 'autocommit' THEN
-                IF st.statement ~* '\\m(CREATE|DROP)\\s+(UNIQUE\\s+)?INDEX\\s+CONCURRENTLY\\M' THEN
-                    run_text := regexp_replace(
-                        st.statement,
-                        '\\m((CREATE|DROP)\\s+(UNIQUE\\s+)?INDEX)\\s+CONCURRENTLY\\M', '\\1', 'gi');
-                    how := CASE WHEN st.statement ~* '\\mDROP\\s+INDEX'
-                        THEN 'as DROP INDEX: ACCESS EXCLUSIVE lock on the table '
-                             '(reads and writes wait) until the caller commits'
-                        ELSE 'as CREATE INDEX: SHARE lock on the table (writes wait) '
-                             'until the caller commits' END;
-                ELSIF st.statement ~* '^\\s*(--[^\\n]*\\n\\s*)*CALL\\M' THEN
-                    guard_ok := false;
-                    IF st.guard IS NOT NULL THEN
-                        EXECUTE 'SELECT ' || st.guard INTO guard_ok;
-                    END IF;
-                    IF coalesce(guard_ok, false) THEN
-                        run_text := NULL;
-                        how := st.guard_note;
-                    ELSIF p_dry_run THEN
-                        status := format('refused: the procedure commits as it goes and cannot '
-                                         'run inside a function; run `alembic downgrade %s`',
-                                         rev.parent);
-                        RETURN NEXT;
-                        CONTINUE;
-                    ELSE
-                        RAISE EXCEPTION '%: step % of revision % (%) commits as it goes and '
-                                        'cannot run inside a function', p_via, st.position,
-                                        rev.revision, st.statement
-                            USING ERRCODE = '55000',
-                                  HINT = format('Run `alembic downgrade %s`; nothing was changed.',
-                                                rev.parent);
-                    END IF;
-                END IF;
-            END IF;
+    BEGIN
+        IF current_rev = own THEN
+            now_revision := own_row.parent;
+            now_direction := 'stamp';
+            now_action := format('UPDATE {VERSION_TABLE} SET version_num=%L '
+                                 'WHERE {VERSION_TABLE}.version_num = %L;', own_row.parent, own);
+            now_object := own_row.name;
+            started := clock_timestamp();
             IF p_dry_run THEN
-                status := 'planned' || coalesce(', ' || how, '');
+                status := format('planned: the version table leaves %s; its objects stay '
+                                 '(`alembic downgrade %s` removes them)', own, own_row.parent);
             ELSE
-                IF run_text IS NOT NULL THEN
-                    EXECUTE run_text;
-                END IF;
-                IF st.kind = 'version' THEN
-                    GET DIAGNOSTICS moved = ROW_COUNT;
-                    IF moved <> 1 THEN
-                        RAISE EXCEPTION '%: the version table did not move from revision %',
-                                        p_via, rev.revision
-                            USING ERRCODE = '55000';
+                EXECUTE now_action;
+                INSERT INTO {SCHEMA}.migration_history
+                    (revision, direction, via, db_user, started_at, finished_at, outcome)
+                VALUES (own_row.parent, 'stamp', p_via || '()', session_user, started,
+                        clock_timestamp(), 'succeeded');
+                status := format('done: %s''s objects stay', own);
+            END IF;
+            out_action := out_action || now_action;
+            out_object := out_object || now_object;
+            out_status := out_status || status;
+        END IF;
+
+        -- Alembic's sessions resolve unqualified names this way.
+        PERFORM set_config('search_path', '"$user", public, extensions', true);
+        FOR rev IN SELECT * FROM {SCHEMA}.rollback_revisions r
+                   WHERE r.has_rollback AND r.position BETWEEN target.position AND top_position
+                   ORDER BY r.position DESC LOOP
+            started := clock_timestamp();
+            now_revision := rev.revision;
+            now_direction := 'downgrade';
+            FOR st IN SELECT * FROM {SCHEMA}.rollback_steps s
+                      WHERE s.revision = rev.revision ORDER BY s.position LOOP
+                now_action := st.statement;
+                now_object := rev.name || ' #' || st.position;
+                run_text := st.statement;
+                how := NULL;
+                status := NULL;
+                IF st.kind = 'autocommit' THEN
+                    IF st.statement ~* '\\m(CREATE|DROP)\\s+(UNIQUE\\s+)?INDEX\\s+CONCURRENTLY\\M' THEN
+                        run_text := regexp_replace(
+                            st.statement,
+                            '\\m((CREATE|DROP)\\s+(UNIQUE\\s+)?INDEX)\\s+CONCURRENTLY\\M', '\\1',
+                            'gi');
+                        how := CASE WHEN st.statement ~* '\\mDROP\\s+INDEX'
+                            THEN 'as DROP INDEX: ACCESS EXCLUSIVE lock on the table '
+                                 '(reads and writes wait) until the caller commits'
+                            ELSE 'as CREATE INDEX: SHARE lock on the table (writes wait) '
+                                 'until the caller commits' END;
+                    ELSIF st.statement ~* call_pattern THEN
+                        guard_ok := false;
+                        IF st.guard IS NOT NULL THEN
+                            EXECUTE 'SELECT ' || st.guard INTO guard_ok;
+                        END IF;
+                        IF coalesce(guard_ok, false) THEN
+                            run_text := NULL;
+                            how := st.guard_note;
+                        ELSIF p_dry_run THEN
+                            status := format('refused: the procedure commits as it goes and '
+                                             'cannot run inside a function; run '
+                                             '`alembic downgrade %s`', rev.parent);
+                        ELSE
+                            -- Checked before the call began; a step above changed that.
+                            RAISE EXCEPTION '%: step % of revision % commits as it goes and '
+                                            'cannot run inside a function', p_via, st.position,
+                                            rev.revision
+                                USING ERRCODE = '55000',
+                                      HINT = format('Run `alembic downgrade %s`.', rev.parent);
+                        END IF;
                     END IF;
                 END IF;
-                status := CASE WHEN run_text IS NULL THEN how
-                               ELSE 'done' || coalesce(', ' || how, '') END;
+                IF status IS NOT NULL THEN
+                    NULL;
+                ELSIF p_dry_run THEN
+                    status := 'planned' || coalesce(', ' || how, '');
+                ELSE
+                    IF run_text IS NOT NULL THEN
+                        EXECUTE run_text;
+                    END IF;
+                    IF st.kind = 'version' THEN
+                        GET DIAGNOSTICS moved = ROW_COUNT;
+                        IF moved <> 1 THEN
+                            RAISE EXCEPTION '%: the version table did not move from revision %',
+                                            p_via, rev.revision
+                                USING ERRCODE = '55000';
+                        END IF;
+                    END IF;
+                    status := CASE WHEN run_text IS NULL THEN how
+                                   ELSE 'done' || coalesce(', ' || how, '') END;
+                END IF;
+                out_action := out_action || now_action;
+                out_object := out_object || now_object;
+                out_status := out_status || status;
+            END LOOP;
+            IF NOT p_dry_run THEN
+                INSERT INTO {SCHEMA}.migration_history
+                    (revision, direction, via, db_user, started_at, finished_at, outcome)
+                VALUES (rev.revision, 'downgrade', p_via || '()', session_user, started,
+                        clock_timestamp(), 'succeeded');
             END IF;
-            RETURN NEXT;
         END LOOP;
-        IF NOT p_dry_run THEN
-            INSERT INTO {SCHEMA}.migration_history
-                (revision, direction, via, db_user, started_at, finished_at, outcome)
-            VALUES (rev.revision, 'downgrade', p_via || '()', session_user, started,
-                    clock_timestamp(), 'succeeded');
+    EXCEPTION WHEN OTHERS THEN
+        IF p_dry_run THEN
+            RAISE;
         END IF;
-    END LOOP;
+        -- Every step of this call is undone; what stays is the record of why.
+        GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
+                                err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+        failure := err_state || ': ' || err_message
+                   || coalesce(E'\\nDETAIL: ' || nullif(err_detail, ''), '')
+                   || coalesce(E'\\nHINT: ' || nullif(err_hint, ''), '');
+        INSERT INTO {SCHEMA}.migration_history
+            (revision, direction, via, db_user, started_at, finished_at, outcome, error)
+        VALUES (now_revision, now_direction, p_via || '()', session_user, started,
+                clock_timestamp(), 'failed', failure);
+        SELECT coalesce(array_agg('undone: ' || s ORDER BY o), '{{}}') INTO out_status
+        FROM unnest(out_status) WITH ORDINALITY AS u (s, o);
+        out_action := out_action || now_action;
+        out_object := out_object || now_object;
+        out_status := out_status || format(
+            'failed: SQLSTATE %s: %s; nothing was changed (the version table stays at %s); '
+            'recorded in {SCHEMA}.migration_history', err_state, err_message, current_rev);
+        RAISE WARNING '%: % failed at %: SQLSTATE %: %', p_via, now_revision, now_object,
+                      err_state, err_message
+            USING DETAIL = 'Every step of this call was undone; the version table stays at '
+                           || current_rev || '.',
+                  HINT = 'Fix the cause and call it again; the failure is recorded in '
+                         '{SCHEMA}.migration_history.';
+    END;
+    RETURN QUERY
+    SELECT u.a, u.o, u.s FROM unnest(out_action, out_object, out_status) WITH ORDINALITY
+        AS u (a, o, s, n)
+    ORDER BY u.n;
 END;
 $$;
 """
@@ -461,6 +559,34 @@ END;
 $$;
 """
 
+# The summaries that refresh_descriptor_views() keeps (revision 003's
+# bookkeeping, mv_refresh_log; 002's search tables joined it), by the revision
+# that makes each, and whether every descriptor row lands in one of its rows.
+# They are tables, not materialized views, so pg_class cannot say whether one
+# was ever populated. verify_migrations() counts a summary as built when the
+# refresh records it (its mv_refresh_log row, once 003 is applied) and, for
+# those that summarize every row, it holds rows whenever flavor_descriptors
+# holds rows that are not changes waiting for the next refresh. A refresh
+# recomputes only the groups that changed, so a summary left empty (a restore
+# that skipped its data, a TRUNCATE) would stay empty; a NULL last_refreshed_at
+# with rows is a full build pending, not a failure.
+SUMMARIES: dict[str, tuple[str, bool]] = {
+    "mv_descriptor_search": ("002", True),
+    "mv_descriptor_search_forms": ("002", True),
+    "mv_descriptor_search_prefixes": ("002", False),
+    "mv_descriptor_search_pairs": ("002", False),
+    "mv_descriptor_search_pair_users": ("002", False),
+    "mv_descriptor_search_user_pairs": ("002", False),
+    "mv_user_descriptor_summary": ("003", True),
+    "mv_global_descriptor_stats": ("003", True),
+    "mv_category_descriptor_summary": ("003", True),
+    "mv_wheel_generation_stats": ("003", True),
+    "mv_user_wheel_subcategories": ("003", False),
+}
+SUMMARY_VALUES = ",\n                     ".join(
+    f"('{rev}', '{name}', {str(every).lower()})" for name, (rev, every) in SUMMARIES.items()
+)
+
 CREATE_VERIFY = f"""
 CREATE OR REPLACE FUNCTION public.verify_migrations()
 RETURNS TABLE (migration_name text, status text, verification_result text, details jsonb)
@@ -475,6 +601,14 @@ DECLARE
     rev {SCHEMA}.rollback_revisions;
     checked bigint;
     problems jsonb;
+    summary record;
+    logged boolean;
+    logged_at timestamptz;
+    summary_found text;
+    summary_repair text;
+    has_rows boolean;
+    pending bigint;
+    unaccounted boolean;
 BEGIN
     IF to_regclass('{VERSION_TABLE}') IS NOT NULL THEN
         SELECT max(v.version_num::text) INTO current_rev FROM {VERSION_TABLE} v;
@@ -529,6 +663,59 @@ BEGIN
         INTO checked, problems
         FROM expected e
         LEFT JOIN found f ON f.kind = e.kind AND f.name = e.name;
+        -- The summaries this revision makes: present is not the same as built.
+        FOR summary IN SELECT v.name, v.every_row
+                       FROM (VALUES {SUMMARY_VALUES}) AS v (revision, name, every_row)
+                       WHERE v.revision = rev.revision
+                         -- A missing table is the catalogue's finding.
+                         AND to_regclass(format('public.%I', v.name)) IS NOT NULL
+                       ORDER BY v.name LOOP
+            checked := checked + 1;
+            summary_found := NULL;
+            summary_repair := 'SELECT public.refresh_descriptor_views(true)';
+            logged := NULL;
+            logged_at := NULL;
+            IF to_regclass('public.mv_refresh_log') IS NOT NULL THEN
+                SELECT true, l.last_refreshed_at INTO logged, logged_at
+                FROM public.mv_refresh_log l WHERE l.view_name = summary.name;
+                IF logged IS NULL THEN
+                    summary_found := 'not in public.mv_refresh_log: the refresh keeps no '
+                                     'record of building it';
+                    -- A row with no time makes the next refresh build everything.
+                    summary_repair := format('INSERT INTO public.mv_refresh_log (view_name) '
+                                             'VALUES (%L); SELECT public.refresh_descriptor_views()',
+                                             summary.name);
+                END IF;
+            END IF;
+            IF summary_found IS NULL AND summary.every_row THEN
+                EXECUTE format('SELECT EXISTS (SELECT FROM public.%I)', summary.name)
+                    INTO has_rows;
+                -- Empty is right while every descriptor row is a change the next
+                -- refresh will take (written since the last one); the count
+                -- stops there, so it costs no more than the changes waiting.
+                pending := 0;
+                IF NOT has_rows AND to_regclass('public.mv_refresh_changes') IS NOT NULL THEN
+                    SELECT coalesce(sum(c.changed_rows), 0)::bigint INTO pending
+                    FROM public.mv_refresh_changes c;
+                END IF;
+                unaccounted := NOT has_rows AND (
+                    SELECT count(*) FROM (SELECT FROM public.flavor_descriptors
+                                          LIMIT pending + 1) d) > pending;
+                IF unaccounted THEN
+                    summary_found := 'no rows while public.flavor_descriptors has rows: never '
+                        || CASE WHEN logged AND logged_at IS NULL
+                                THEN 'built (its first build is pending)'
+                                ELSE 'built, and a refresh of what changed will not fill it' END;
+                END IF;
+            END IF;
+            IF summary_found IS NOT NULL THEN
+                problems := problems || jsonb_build_array(jsonb_build_object(
+                    'kind', 'summary', 'name', 'public.' || summary.name,
+                    'expected', 'built by refresh_descriptor_views()',
+                    'found', summary_found,
+                    'repair', summary_repair));
+            END IF;
+        END LOOP;
         details := jsonb_build_object('checked', checked, 'problems', problems,
                                       'environment', db_env, 'table', db_variant);
         IF checked = 0 THEN
@@ -1411,7 +1598,7 @@ CATALOGUE = """
 007	any	any	constraint	flavatix_migrations.rollback_steps.rollback_steps_pkey	p validated, definition 5f4d44009848105375466913c8c12f09
 007	any	any	constraint	flavatix_migrations.rollback_steps.rollback_steps_revision_fkey	f validated, definition a16da493b51e8f3f1628d8396326ff61
 007	any	any	function	flavatix_migrations.catalogue_objects()	definition b7838a15487f4203df3a4878afe0ad22
-007	any	any	function	flavatix_migrations.run_rollback(text,boolean,boolean,text)	definition 7676ba0703b8395be09649358a6e01c6
+007	any	any	function	flavatix_migrations.run_rollback(text,boolean,boolean,text)	definition 55d1288655b74a1933ff14ed667b552e
 007	any	any	function	public.rollback_001_schema_optimization(boolean,boolean)	definition ece61ddcea0b27df2c5b3ed30d6c881e
 007	any	any	function	public.rollback_002_trigram_fuzzy_search(boolean,boolean)	definition c421447ab28cdd29a951402d39410ebb
 007	any	any	function	public.rollback_003_materialized_views(boolean,boolean)	definition 441f9557c8cb1e4a7f49251035d2123d
@@ -1419,7 +1606,7 @@ CATALOGUE = """
 007	any	any	function	public.rollback_005_partitioning_strategy(boolean,boolean)	definition b837f920ae645b132614c31f21b6227b
 007	any	any	function	public.rollback_006_performance_monitoring(boolean,boolean)	definition 8767d3229235dfb672ee28fe8cd29a7e
 007	any	any	function	public.rollback_all_migrations(boolean,text)	definition 16f593bf9d5c92704844af31196bbea7
-007	any	any	function	public.verify_migrations()	definition 5bd0781fd82e0bd60740e46d11b9fab0
+007	any	any	function	public.verify_migrations()	definition 25d0c74911a490307ebe1c2d5b6f7617
 007	any	any	grant	function flavatix_migrations.catalogue_objects() to anon	none
 007	any	any	grant	function flavatix_migrations.catalogue_objects() to authenticated	none
 007	any	any	grant	function flavatix_migrations.run_rollback(text,boolean,boolean,text) to anon	none
