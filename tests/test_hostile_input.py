@@ -8,7 +8,6 @@ error or undefined object: a function that built SQL from its input) and 57
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -42,7 +41,8 @@ TEXTS = [
     "$$; $fn$",
 ]
 INTEGERS = [None, 0, -1, -2_147_483_648, 2_147_483_647]
-FLOATS = [None, 0.0, -1.0, 1.5, float("nan"), float("inf"), float("-inf"), 1e308]
+# 5e-324 and 1e-310: subnormal, refused by pg_trgm's setting unless checked first.
+FLOATS = [None, 0.0, -1.0, 1.5, float("nan"), float("inf"), float("-inf"), 1e308, 5e-324, 1e-310]
 UUIDS = [None, "00000000-0000-0000-0000-000000000000", str(uuid.UUID(int=2**128 - 1))]
 TIMESTAMPS = [None, "infinity", "-infinity", "294276-12-31", "4713-01-01 BC"]
 JSON_TEXTS = [
@@ -243,13 +243,47 @@ def test_search_functions_answer_or_refuse_clearly(
         )
         for sql, params in searches:
             state, rows = sqlstate(cur, sql, params)
-            # A subnormal threshold is refused (22023) by pg_trgm's setting.
-            if blank or threshold < sys.float_info.min:
+            # Below the smallest normal real: refused (22023), as tested below.
+            if blank or threshold < SMALLEST_NORMAL_REAL:
                 assert state in (None, "22023"), (sql, text)
             else:
                 assert state is None, (sql, text, state)
             if rows is not None and "suggest" not in sql:
                 assert len(rows) <= limit
+
+
+SMALLEST_NORMAL_REAL = 1.1754943508222875e-38
+THRESHOLD_SEARCHES = [
+    "SELECT * FROM public.find_similar_descriptors('cherry', p_similarity_threshold => %s)",
+    "SELECT * FROM public.find_duplicate_descriptors(%s::uuid, %s)",
+    "SELECT * FROM public.suggest_descriptor_category('cherry', %s)",
+]
+
+
+@PROPERTY_SETTINGS
+@given(
+    threshold=st.floats(
+        min_value=0, max_value=SMALLEST_NORMAL_REAL, exclude_min=True, exclude_max=True
+    )
+)
+def test_tiny_thresholds_get_the_packages_own_refusal(head_db_url: str, threshold: float) -> None:
+    """Subnormal and other sub-real thresholds: 22023 naming p_similarity_threshold.
+
+    pg_trgm's set_limit/similarity_threshold would refuse a subnormal value too,
+    but naming its own setting, not the argument the caller passed.
+    """
+    with connect(head_db_url) as conn, conn.cursor() as cur:
+        for sql in THRESHOLD_SEARCHES:
+            params = (SAMPLE_USER, threshold) if "%s::uuid" in sql else (threshold,)
+            try:
+                cur.execute(sql, params)
+            except psycopg2.Error as exc:
+                message = str(exc.diag.message_primary)
+                assert exc.pgcode == "22023", (sql, threshold, message)
+                assert "p_similarity_threshold must be in (0, 1]" in message, sql
+                assert "pg_trgm" not in message, sql
+            else:
+                raise AssertionError(f"{sql} accepted threshold {threshold!r}")
 
 
 ELEMENT = st.one_of(

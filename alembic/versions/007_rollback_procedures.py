@@ -737,7 +737,7 @@ CATALOGUE = """
 002	any	any	function	public.flavatix_check_descriptor_type(text,text)	definition 22c993cdca4c4f331be658c1b94a1235
 002	any	any	function	public.flavatix_check_limit(text,text,integer,integer)	definition 528aabb8e6404c6e2fcc268242760c7d
 002	any	any	function	public.flavatix_check_text(text,text,text)	definition b26feb4d2d6e471d811fa4b14f532aa1
-002	any	any	function	public.flavatix_check_threshold(text,double precision)	definition 93443c0058b5fe1d54393ee0a79973f2
+002	any	any	function	public.flavatix_check_threshold(text,double precision)	definition 5e624226fddf34eed2507178c9b5de4f
 002	any	any	grant	function public.autocomplete_descriptors(text,uuid,text,text,integer) to anon	EXECUTE
 002	any	any	grant	function public.autocomplete_descriptors(text,uuid,text,text,integer) to authenticated	EXECUTE
 002	any	any	grant	function public.descriptor_search_vector(text,text,text) to anon	EXECUTE
