@@ -30,6 +30,7 @@ from flavatix_db import migrations, partitioning
 from tests.dbtools import (
     ALEMBIC,
     PROJECT_ROOT,
+    SAMPLE_AUTH_USERS,
     catalog_snapshot,
     connect,
     descriptors_checksum,
@@ -55,11 +56,6 @@ ORDER = [
 # (revision, the one before it). 000's downgrade refuses while descriptors exist,
 # so it is stopped and rerun on an empty table.
 STEPS = list(zip(ORDER[1:], ORDER, strict=False))
-SAMPLE_USERS = """
-INSERT INTO auth.users (id)
-SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid
-FROM generate_series(0, 36) AS g
-"""
 
 
 class Stopped(Exception):
@@ -88,7 +84,7 @@ def invalid_indexes(url: str) -> list[Any]:
 
 def populated_at(url: str, revision: str) -> None:
     """``url`` at ``revision`` with sample rows (none at 000, whose downgrade refuses them)."""
-    execute(url, SAMPLE_USERS)
+    execute(url, SAMPLE_AUTH_USERS)
     migrations.upgrade(url, "000")
     if revision != "000":
         load_sample(url, 600)

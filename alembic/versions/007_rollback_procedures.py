@@ -690,6 +690,10 @@ CATALOGUE = """
 001	plain	any	function	public.normalize_descriptor_text(text)	definition 1aa898a1c3ed868a259ebe2f79c85709
 001	supabase	any	extension	unaccent	in schema extensions
 001	supabase	any	function	public.normalize_descriptor_text(text)	definition 689ac0db67c15b0afafc5e25ef36fbd0
+001	supabase	any	grant	relation public.flavor_descriptors to anon	DELETE,INSERT,SELECT,UPDATE
+001	supabase	any	grant	relation public.flavor_descriptors to authenticated	DELETE,INSERT,SELECT,UPDATE
+001	supabase	any	grant	relation public.flavor_wheels to anon	DELETE,INSERT,SELECT,UPDATE
+001	supabase	any	grant	relation public.flavor_wheels to authenticated	DELETE,INSERT,SELECT,UPDATE
 001	supabase	any	policy	public.flavor_descriptors.flavor_descriptors_delete_own	definition ad9734396881c9fc374fa8b205561c30
 001	supabase	any	policy	public.flavor_descriptors.flavor_descriptors_insert_own	definition 2433760c299df2a145697e5d4b0280d1
 001	supabase	any	policy	public.flavor_descriptors.flavor_descriptors_select_own	definition 12cd04c22cf6db80f51963c64f54e899
