@@ -95,3 +95,49 @@ def test_partition_migrate_beside_a_deploy(head_plain_db_url: str) -> None:
     assert partitioning.status(url)["live"] == "partitioned"
     assert descriptors_checksum(url) == before
     assert query(url, "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid") == []
+
+
+INVALID_INDEXES = "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
+
+
+@pytest.mark.parametrize("start", ["004", "005"])
+def test_maintain_beside_a_deploy(baseline_db_url: str, start: str) -> None:
+    url = baseline_db_url
+    load_sample(url, 1_500)
+    migrations.upgrade(url, start)  # 005 leaves the populated table plain
+    before = descriptors_checksum(url)
+    results = start_together(
+        url, [[*FLAVATIX_DB, "maintain", "--once"], [*ALEMBIC, "upgrade", "head"]]
+    )
+    assert [r.returncode for r in results] == [0, 0], [r.stderr[-800:] for r in results]
+    assert migrations.current_revision(url) == migrations.head_revision()
+    assert descriptors_checksum(url) == before
+    assert query(url, INVALID_INDEXES) == []
+
+
+def test_maintain_beside_partition_migrate(head_plain_db_url: str) -> None:
+    url = head_plain_db_url
+    load_sample(url, 1_500)
+    before = descriptors_checksum(url)
+    results = start_together(
+        url,
+        [
+            [*FLAVATIX_DB, "partition", "migrate", "--batch-size", "100"],
+            [*FLAVATIX_DB, "maintain", "--once"],
+        ],
+    )
+    assert [r.returncode for r in results] == [0, 0], [r.stderr[-800:] for r in results]
+    assert partitioning.status(url)["live"] == "partitioned"
+    assert descriptors_checksum(url) == before
+    assert query(url, INVALID_INDEXES) == []
+    # Once the table is partitioned, the partition job runs.
+    assert (
+        subprocess.run(
+            [*FLAVATIX_DB, "maintain", "--once", "--job", "partitions"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
