@@ -79,25 +79,24 @@ def test_simultaneous_downgrades_apply_each_revision_once(
     assert descriptors_checksum(url) == before
 
 
-def test_partition_migrate_beside_a_deploy(head_plain_db_url: str) -> None:
+INVALID_INDEXES = "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
+
+
+@pytest.mark.parametrize(
+    "beside",
+    [[[*ALEMBIC, "upgrade", "head"], [*ALEMBIC, "check"]], [[*FLAVATIX_DB, "maintain", "--once"]]],
+    ids=["deploy", "maintain"],
+)
+def test_partition_migrate_beside_others(head_plain_db_url: str, beside: list[list[str]]) -> None:
     url = head_plain_db_url
     load_sample(url, 1_500)
     before = descriptors_checksum(url)
-    results = start_together(
-        url,
-        [
-            [*FLAVATIX_DB, "partition", "migrate", "--batch-size", "100"],
-            [*ALEMBIC, "upgrade", "head"],
-            [*ALEMBIC, "check"],
-        ],
-    )
-    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr[-800:] for r in results]
+    migrate = [*FLAVATIX_DB, "partition", "migrate", "--batch-size", "100"]
+    results = start_together(url, [migrate, *beside])
+    assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-800:] for r in results]
     assert partitioning.status(url)["live"] == "partitioned"
     assert descriptors_checksum(url) == before
-    assert query(url, "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid") == []
-
-
-INVALID_INDEXES = "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
+    assert query(url, INVALID_INDEXES) == []
 
 
 @pytest.mark.parametrize("start", ["004", "005"])
@@ -113,31 +112,3 @@ def test_maintain_beside_a_deploy(baseline_db_url: str, start: str) -> None:
     assert migrations.current_revision(url) == migrations.head_revision()
     assert descriptors_checksum(url) == before
     assert query(url, INVALID_INDEXES) == []
-
-
-def test_maintain_beside_partition_migrate(head_plain_db_url: str) -> None:
-    url = head_plain_db_url
-    load_sample(url, 1_500)
-    before = descriptors_checksum(url)
-    results = start_together(
-        url,
-        [
-            [*FLAVATIX_DB, "partition", "migrate", "--batch-size", "100"],
-            [*FLAVATIX_DB, "maintain", "--once"],
-        ],
-    )
-    assert [r.returncode for r in results] == [0, 0], [r.stderr[-800:] for r in results]
-    assert partitioning.status(url)["live"] == "partitioned"
-    assert descriptors_checksum(url) == before
-    assert query(url, INVALID_INDEXES) == []
-    # Once the table is partitioned, the partition job runs.
-    assert (
-        subprocess.run(
-            [*FLAVATIX_DB, "maintain", "--once", "--job", "partitions"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "DATABASE_URL": url},
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
