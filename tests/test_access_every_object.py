@@ -171,6 +171,8 @@ def two_users(request: pytest.FixtureRequest) -> str:
         "supabase_head_db_url" if request.param == "switched" else "supabase_head_plain_db_url"
     )
     url: str = request.getfixturevalue(fixture)
+    kind = "partitioned" if request.param == "switched" else "unpartitioned"
+    assert query(url, "SELECT flavatix_partitions.live_kind()") == [(kind,)]
     load_handbuilt(url, supabase=True)
     execute(
         url,
