@@ -12,13 +12,15 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2
 import psycopg2.extensions
+
+from flavatix_db import migrations
 
 log = logging.getLogger("flavatix_db.maintain")
 
@@ -33,6 +35,9 @@ class Job:
     cron: str  # the same cadence for pg_cron (finest: one minute)
     sql: str
     description: str
+    # The revision that makes the job's function: a maintain run beside a
+    # deploy may meet a database where that revision is not applied yet.
+    revision: str
 
 
 # In this order, so that the snapshot and the alerts see the partitions and
@@ -44,6 +49,7 @@ JOBS: tuple[Job, ...] = (
         "0 3 * * *",
         "SELECT public.run_partition_maintenance()",
         "partition maintenance",
+        "005",
     ),
     Job(
         "refresh",
@@ -51,6 +57,7 @@ JOBS: tuple[Job, ...] = (
         "*/15 * * * *",
         "SELECT public.refresh_descriptor_views()",
         "summaries refresh",
+        "003",
     ),
     Job(
         "snapshot",
@@ -58,6 +65,7 @@ JOBS: tuple[Job, ...] = (
         "*/5 * * * *",
         "SELECT public.capture_performance_snapshot()",
         "performance snapshot",
+        "006",
     ),
     Job(
         "alerts",
@@ -65,6 +73,7 @@ JOBS: tuple[Job, ...] = (
         "*/15 * * * *",
         "SELECT public.check_performance_alerts()",
         "performance alerts",
+        "006",
     ),
     Job(
         "cleanup",
@@ -72,6 +81,7 @@ JOBS: tuple[Job, ...] = (
         "0 4 * * 0",
         "SELECT public.cleanup_monitoring_data(30)",
         "monitoring cleanup",
+        "006",
     ),
 )
 JOB_NAMES = tuple(job.name for job in JOBS)
@@ -98,12 +108,13 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _skip_reason(cur: psycopg2.extensions.cursor, job: Job, forced: bool) -> str | None:
+def _skip_reason(
+    cur: psycopg2.extensions.cursor, job: Job, forced: bool, applied: Collection[str]
+) -> str | None:
     """Why the job has nothing to do now, or None."""
+    if job.revision not in applied:
+        return f"revision {job.revision} is not applied"
     if job.name == "partitions":
-        cur.execute("SELECT to_regprocedure('public.run_partition_maintenance()') IS NULL")
-        if (cur.fetchone() or (True,))[0]:
-            return "revision 005 is not applied"
         cur.execute("SELECT flavatix_partitions.table_of_kind('partitioned') IS NULL")
         if (cur.fetchone() or (True,))[0]:
             return "flavor_descriptors is not partitioned yet (flavatix-db partition migrate)"
@@ -117,8 +128,17 @@ def _skip_reason(cur: psycopg2.extensions.cursor, job: Job, forced: bool) -> str
     return None
 
 
-def run_job(conn: psycopg2.extensions.connection, job: Job, *, forced: bool = True) -> JobRun:
-    """Run one job in its own transaction and record the run; never raises for SQL errors."""
+def run_job(
+    conn: psycopg2.extensions.connection,
+    job: Job,
+    applied: Collection[str],
+    *,
+    forced: bool = True,
+) -> JobRun:
+    """Run one job in its own transaction and record the run; never raises for SQL errors.
+
+    ``applied``: the revisions the database is at or beyond.
+    """
     started = datetime.now(UTC)
     clock = time.perf_counter()
     outcome, detail, error = "ok", None, None
@@ -129,7 +149,7 @@ def run_job(conn: psycopg2.extensions.connection, job: Job, *, forced: bool = Tr
             if not locked:
                 outcome, detail = "skipped", "another maintain process is running it"
             else:
-                reason = _skip_reason(cur, job, forced)
+                reason = _skip_reason(cur, job, forced, applied)
                 if reason:
                     outcome, detail = "skipped", reason
                 else:
@@ -189,11 +209,12 @@ def log_run(run: JobRun) -> None:
 def run_once(url: str, jobs: Sequence[str] = JOB_NAMES) -> list[JobRun]:
     """Every job once, each in its own transaction; failures do not stop the rest."""
     conn = _connect(url)
+    applied = migrations.applied_revisions(url)
     try:
         runs = []
         for job in JOBS:
             if job.name in jobs:
-                run = run_job(conn, job)
+                run = run_job(conn, job, applied)
                 log_run(run)
                 runs.append(run)
         return runs
@@ -223,6 +244,7 @@ def run_loop(
         while not should_stop():
             with conn.cursor() as cur:
                 last = last_runs(cur)
+            applied = migrations.applied_revisions(url)
             now = datetime.now(UTC)
             for job in JOBS:
                 tried, done = last.get(job.name, (None, None))
@@ -232,7 +254,7 @@ def run_loop(
                 if tried is not None and now - tried < cadence:
                     continue
                 forced = done is None or now - done >= job.every
-                run = run_job(conn, job, forced=forced)
+                run = run_job(conn, job, applied, forced=forced)
                 log_run(run)
                 failures += run.outcome == "failed"
             deadline = time.monotonic() + tick_seconds

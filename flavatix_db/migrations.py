@@ -63,3 +63,12 @@ def current_revision(url: str) -> str | None:
             return None
     finally:
         engine.dispose()
+
+
+def applied_revisions(url: str) -> set[str]:
+    """The revision ``url`` is at and every one beneath it; empty before the first."""
+    current = current_revision(url)
+    if current is None:
+        return set()
+    script = ScriptDirectory.from_config(alembic_config())
+    return {r.revision for r in script.iterate_revisions(current, "base") if r is not None}

@@ -28,6 +28,13 @@ INSERT INTO public.flavor_descriptors
     (user_id, source_type, source_id, descriptor_text, descriptor_type)
 VALUES (gen_random_uuid(), 'quick_tasting', gen_random_uuid(), 'placeholder', 'aroma')
 """
+# The same on the Supabase stand-in, where the row needs a user in auth.users.
+SUPABASE_PLACEHOLDER = """
+WITH u AS (INSERT INTO auth.users (id) VALUES (gen_random_uuid()) RETURNING id)
+INSERT INTO public.flavor_descriptors
+    (user_id, source_type, source_id, descriptor_text, descriptor_type)
+SELECT u.id, 'quick_tasting', gen_random_uuid(), 'placeholder', 'aroma' FROM u
+"""
 # pg_cron, as on Supabase. Its scheduler stays connected to cron.database_name,
 # so that must be a database never used as a template: the maintenance one.
 CRON_DATABASE = "postgres"
@@ -98,7 +105,7 @@ def migrated_to(target: str, *, supabase: bool = False, switch: bool = True) -> 
             return
         migrations.upgrade(url, "004")
         with psycopg.connect(url) as conn:
-            conn.execute(PLACEHOLDER_ROW)
+            conn.execute(SUPABASE_PLACEHOLDER if supabase else PLACEHOLDER_ROW)
         migrations.upgrade(url, target)
         with psycopg.connect(url) as conn:
             conn.execute("DELETE FROM public.flavor_descriptors")
@@ -128,8 +135,14 @@ empty_conn = factories.postgresql("pg_empty")
 at_000_conn = factories.postgresql("pg_at_000")
 at_head_conn = factories.postgresql("pg_at_head")
 at_head_plain_conn = factories.postgresql("pg_at_head_plain")
+pg_supabase_head_plain = factories.postgresql_noproc(
+    depends_on="pg_server",
+    dbname="fx_sb_head_plain",
+    load=[migrated_to("head", supabase=True, switch=False)],
+)
 supabase_empty_conn = factories.postgresql("pg_supabase_empty")
 supabase_head_conn = factories.postgresql("pg_supabase_head")
+supabase_head_plain_conn = factories.postgresql("pg_supabase_head_plain")
 
 
 def url_of(conn: psycopg.Connection[Any]) -> str:
@@ -171,3 +184,9 @@ def supabase_empty_db_url(supabase_empty_conn: psycopg.Connection[Any]) -> str:
 def supabase_head_db_url(supabase_head_conn: psycopg.Connection[Any]) -> str:
     """The Supabase stand-in, migrated to head."""
     return url_of(supabase_head_conn)
+
+
+@pytest.fixture
+def supabase_head_plain_db_url(supabase_head_plain_conn: psycopg.Connection[Any]) -> str:
+    """The Supabase stand-in at head, flavor_descriptors still a plain table (005 unswitched)."""
+    return url_of(supabase_head_plain_conn)

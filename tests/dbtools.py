@@ -83,6 +83,15 @@ def insert_descriptor(url: str, **values: Any) -> uuid.UUID:
     return uuid.UUID(str(row["id"]))
 
 
+# The users load_sample writes as, for a database whose descriptors reference auth.users.
+SAMPLE_AUTH_USERS = """
+INSERT INTO auth.users (id)
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid
+FROM generate_series(0, 36) AS g
+ON CONFLICT DO NOTHING
+"""
+
+
 def load_sample(url: str, rows: int, *, seed: int = 7) -> None:
     """Varied baseline rows generated server-side: variants of a few words across users."""
     execute(

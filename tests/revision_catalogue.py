@@ -25,18 +25,11 @@ import psycopg
 from alembic.script import ScriptDirectory
 
 from flavatix_db import migrations
-from tests.conftest import PLACEHOLDER_ROW, SUPABASE_LIKE
+from tests.conftest import PLACEHOLDER_ROW, SUPABASE_LIKE, SUPABASE_PLACEHOLDER
 from tests.dbtools import PROJECT_ROOT
 
 Key = tuple[str, str]
 REVISION_007 = PROJECT_ROOT / "alembic" / "versions" / "007_rollback_procedures.py"
-# One row keeps 005 from switching the table; on Supabase it needs a user.
-SUPABASE_PLACEHOLDER = """
-WITH u AS (INSERT INTO auth.users (id) VALUES (gen_random_uuid()) RETURNING id)
-INSERT INTO public.flavor_descriptors
-    (user_id, source_type, source_id, descriptor_text, descriptor_type)
-SELECT u.id, 'quick_tasting', gen_random_uuid(), 'placeholder', 'aroma' FROM u
-"""
 
 
 def revision_007() -> ModuleType:

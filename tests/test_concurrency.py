@@ -79,19 +79,36 @@ def test_simultaneous_downgrades_apply_each_revision_once(
     assert descriptors_checksum(url) == before
 
 
-def test_partition_migrate_beside_a_deploy(head_plain_db_url: str) -> None:
+INVALID_INDEXES = "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid"
+
+
+@pytest.mark.parametrize(
+    "beside",
+    [[[*ALEMBIC, "upgrade", "head"], [*ALEMBIC, "check"]], [[*FLAVATIX_DB, "maintain", "--once"]]],
+    ids=["deploy", "maintain"],
+)
+def test_partition_migrate_beside_others(head_plain_db_url: str, beside: list[list[str]]) -> None:
     url = head_plain_db_url
     load_sample(url, 1_500)
     before = descriptors_checksum(url)
-    results = start_together(
-        url,
-        [
-            [*FLAVATIX_DB, "partition", "migrate", "--batch-size", "100"],
-            [*ALEMBIC, "upgrade", "head"],
-            [*ALEMBIC, "check"],
-        ],
-    )
-    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr[-800:] for r in results]
+    migrate = [*FLAVATIX_DB, "partition", "migrate", "--batch-size", "100"]
+    results = start_together(url, [migrate, *beside])
+    assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-800:] for r in results]
     assert partitioning.status(url)["live"] == "partitioned"
     assert descriptors_checksum(url) == before
-    assert query(url, "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid") == []
+    assert query(url, INVALID_INDEXES) == []
+
+
+@pytest.mark.parametrize("start", ["004", "005"])
+def test_maintain_beside_a_deploy(baseline_db_url: str, start: str) -> None:
+    url = baseline_db_url
+    load_sample(url, 1_500)
+    migrations.upgrade(url, start)  # 005 leaves the populated table plain
+    before = descriptors_checksum(url)
+    results = start_together(
+        url, [[*FLAVATIX_DB, "maintain", "--once"], [*ALEMBIC, "upgrade", "head"]]
+    )
+    assert [r.returncode for r in results] == [0, 0], [r.stderr[-800:] for r in results]
+    assert migrations.current_revision(url) == migrations.head_revision()
+    assert descriptors_checksum(url) == before
+    assert query(url, INVALID_INDEXES) == []

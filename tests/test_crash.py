@@ -12,6 +12,7 @@ an index build, 001's backfill, the partition copy.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -30,6 +32,7 @@ from flavatix_db import migrations, partitioning
 from tests.dbtools import (
     ALEMBIC,
     PROJECT_ROOT,
+    SAMPLE_AUTH_USERS,
     catalog_snapshot,
     connect,
     descriptors_checksum,
@@ -55,11 +58,6 @@ ORDER = [
 # (revision, the one before it). 000's downgrade refuses while descriptors exist,
 # so it is stopped and rerun on an empty table.
 STEPS = list(zip(ORDER[1:], ORDER, strict=False))
-SAMPLE_USERS = """
-INSERT INTO auth.users (id)
-SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid
-FROM generate_series(0, 36) AS g
-"""
 
 
 class Stopped(Exception):
@@ -88,7 +86,7 @@ def invalid_indexes(url: str) -> list[Any]:
 
 def populated_at(url: str, revision: str) -> None:
     """``url`` at ``revision`` with sample rows (none at 000, whose downgrade refuses them)."""
-    execute(url, SAMPLE_USERS)
+    execute(url, SAMPLE_AUTH_USERS)
     migrations.upgrade(url, "000")
     if revision != "000":
         load_sample(url, 600)
@@ -257,26 +255,42 @@ def test_killed_in_the_backfill_frees_the_lock_and_the_rerun_completes(
     assert scalar(url, "SELECT count(*) FROM flavor_descriptors WHERE normalized_form IS NULL") == 0
 
 
+# CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name
+INDEX_BUILT = re.compile(r"CREATE (?:UNIQUE )?INDEX CONCURRENTLY (?:IF NOT EXISTS )?(\w+)")
+
+
+@pytest.mark.parametrize(("start", "target"), [("000", "001"), ("001", "002"), ("003", "004")])
 def test_killed_inside_an_index_build_leaves_nothing_invalid_after_the_rerun(
-    baseline_db_url: str,
+    baseline_db_url: str, start: str, target: str
 ) -> None:
     url = baseline_db_url
     load_sample(url, 600)
-    migrations.upgrade(url, "001")
+    migrations.upgrade(url, start)
     before = descriptors_checksum(url)
-    # An open application write makes CREATE INDEX CONCURRENTLY wait for it, with
-    # the new index already in the catalog, marked invalid.
+    # An application transaction holding a snapshot makes CREATE INDEX
+    # CONCURRENTLY wait for it before marking the new index valid: the index is
+    # in the catalog, invalid. It locks no table, so the steps before the build
+    # go through.
     with connect(url, autocommit=False) as app, app.cursor() as cur:
-        cur.execute("UPDATE public.flavor_descriptors SET intensity = intensity WHERE false")
-        cur.execute("LOCK TABLE public.flavor_descriptors IN ROW EXCLUSIVE MODE")
-        proc = spawn(url, "alembic", "-x", "lock_timeout=60s", "upgrade", "head")
-        wait_until(url, running("CREATE INDEX CONCURRENTLY%", waiting_on_lock=True))
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cur.execute("SELECT 1")
+        proc = spawn(url, "alembic", "-x", "lock_timeout=60s", "upgrade", target)
+        building = running("CREATE%INDEX CONCURRENTLY%", waiting_on_lock=True)
+        wait_until(url, building)
+        statement = scalar(url, building.replace("SELECT count(*)", "SELECT min(query)", 1))
         kill(proc)
         wait_until(url, f"SELECT ({MIGRATION_BACKEND}) = 0", 15)
         assert invalid_indexes(url) != []
         app.rollback()
-    alembic_ok(url, "upgrade", "head")
-    assert migrations.current_revision(url) == migrations.head_revision()
+    # The build that was killed is the target revision's own.
+    name = INDEX_BUILT.match(statement)
+    assert name is not None, statement
+    script = ScriptDirectory.from_config(migrations.alembic_config()).get_revision(target)
+    assert script is not None and script.path is not None
+    assert f"{name[1]}" in Path(script.path).read_text(), statement
+    assert migrations.current_revision(url) == start
+    alembic_ok(url, "upgrade", target)
+    assert migrations.current_revision(url) == target
     assert invalid_indexes(url) == []
     assert descriptors_checksum(url) == before
 

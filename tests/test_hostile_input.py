@@ -8,7 +8,6 @@ error or undefined object: a function that built SQL from its input) and 57
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.dbtools import catalog_snapshot, connect, execute, load_sample, query
+from tests.dbtools import SAMPLE_AUTH_USERS, catalog_snapshot, connect, execute, load_sample, query
 
 FORBIDDEN_CLASSES = {"XX", "42", "57"}
 SAMPLE_USER = "00000000-0000-4000-8000-000000000001"
@@ -42,7 +41,8 @@ TEXTS = [
     "$$; $fn$",
 ]
 INTEGERS = [None, 0, -1, -2_147_483_648, 2_147_483_647]
-FLOATS = [None, 0.0, -1.0, 1.5, float("nan"), float("inf"), float("-inf"), 1e308]
+# 5e-324 and 1e-310: subnormal, refused by pg_trgm's setting unless checked first.
+FLOATS = [None, 0.0, -1.0, 1.5, float("nan"), float("inf"), float("-inf"), 1e308, 5e-324, 1e-310]
 UUIDS = [None, "00000000-0000-0000-0000-000000000000", str(uuid.UUID(int=2**128 - 1))]
 TIMESTAMPS = [None, "infinity", "-infinity", "294276-12-31", "4713-01-01 BC"]
 JSON_TEXTS = [
@@ -69,6 +69,9 @@ JSON_TEXTS = [
 ]
 HOSTILE: dict[str, list[Any]] = {
     "text": TEXTS,
+    "text[]": [None, [], [None], [""], [LONG], ["x'); --", "\u202e"]],
+    "boolean": [None, True, False],
+    "uuid[]": [None, [], [None], UUIDS[1:]],
     "integer": INTEGERS,
     "double precision": FLOATS,
     "uuid": UUIDS,
@@ -97,9 +100,12 @@ ORDINARY_BY_TYPE: dict[str, Any] = {
     "uuid": SAMPLE_USER,
     "timestamp with time zone": "2025-01-01",
     "jsonb": "[]",
+    "text[]": ["Fruity"],
+    "boolean": True,
+    "uuid[]": [SAMPLE_USER],
 }
 
-PUBLIC_FUNCTIONS = """
+FUNCTIONS = """
 SELECT p.proname,
        coalesce(p.proargnames[1:p.pronargs], '{}'),
        ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) AS t)
@@ -107,10 +113,15 @@ FROM pg_proc p
 WHERE p.pronamespace = 'public'::regnamespace
   -- trigger functions cannot be called, only fired
   AND p.prorettype <> 'trigger'::regtype
-  AND has_function_privilege('public', p.oid, 'EXECUTE')
+  {executable}
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
 ORDER BY 1
 """
+PUBLIC_FUNCTIONS = FUNCTIONS.replace(
+    "{executable}", "AND has_function_privilege('public', p.oid, 'EXECUTE')"
+)
+# For the API roles: every function, whether they may run it or not.
+ALL_FUNCTIONS = FUNCTIONS.replace("{executable}", "")
 # Everything about the descriptors except rows a fuzzed batch insert added.
 UNTOUCHED_ROWS = f"""
 SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), ''))
@@ -125,9 +136,9 @@ def populated(head_db_url: str) -> str:
     return head_db_url
 
 
-def calls(url: str) -> Iterator[tuple[str, list[str], list[Any]]]:
+def calls(url: str, functions: str) -> Iterator[tuple[str, list[str], list[Any]]]:
     """(function, argument types, values): all NULL, then one hostile argument at a time."""
-    for name, arg_names, arg_types in query(url, PUBLIC_FUNCTIONS):
+    for name, arg_names, arg_types in query(url, functions):
         ordinary = [
             ORDINARY.get(arg, ORDINARY_BY_TYPE[kind])
             for arg, kind in zip(arg_names, arg_types, strict=True)
@@ -151,28 +162,91 @@ def call(
     return None
 
 
+def sweep(
+    cur: psycopg2.extensions.cursor, url: str, functions: str, allowed: frozenset[str] = frozenset()
+) -> tuple[int, int, list[str]]:
+    """Every call of calls(); how many, how many answered, and those that failed unclearly.
+
+    ``allowed``: SQLSTATEs of a forbidden class that are a fine answer here.
+    """
+    bad: list[str] = []
+    tried = answered = 0
+    for name, types, values in calls(url, functions):
+        tried += 1
+        state = call(cur, name, types, values)
+        answered += state is None
+        if state is None or state in allowed:
+            continue
+        if state == "no SQLSTATE" or state[:2] in FORBIDDEN_CLASSES:
+            shown = [v[:40] + "..." if isinstance(v, str) and len(v) > 40 else v for v in values]
+            bad.append(f"{name}({shown}): SQLSTATE {state}")
+    return tried, answered, bad
+
+
 def test_every_public_function_survives_hostile_arguments(populated: str) -> None:
     url = populated
     catalog = catalog_snapshot(url)
     rows = query(url, UNTOUCHED_ROWS)
     functions = {name for name, *_ in query(url, PUBLIC_FUNCTIONS)}
     assert {"find_similar_descriptors", "batch_insert_descriptors"} <= functions
-    bad: list[str] = []
-    tried = 0
     with connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET statement_timeout = '20s'")
-        for name, types, values in calls(url):
-            tried += 1
-            state = call(cur, name, types, values)
-            if state is not None and (state == "no SQLSTATE" or state[:2] in FORBIDDEN_CLASSES):
-                shown = [
-                    v[:40] + "..." if isinstance(v, str) and len(v) > 40 else v for v in values
-                ]
-                bad.append(f"{name}({shown}): SQLSTATE {state}")
+        tried, _, bad = sweep(cur, url, PUBLIC_FUNCTIONS)
     assert tried > 500
     assert bad == []
     assert catalog_snapshot(url) == catalog
     assert query(url, UNTOUCHED_ROWS) == rows
+
+
+# Wheels written by anyone but the user the sweep acts as.
+OTHER_USERS_WHEELS = f"""
+SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY id), ''))
+FROM public.flavor_wheels AS t WHERE user_id IS DISTINCT FROM '{SAMPLE_USER}'
+"""
+
+
+@pytest.fixture
+def supabase_populated(supabase_head_db_url: str) -> str:
+    url = supabase_head_db_url
+    execute(url, SAMPLE_AUTH_USERS)
+    load_sample(url, 600)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    return url
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_every_function_survives_hostile_arguments_as_an_api_role(
+    supabase_populated: str, role: str
+) -> None:
+    """The same sweep through the API: a refusal for lack of privilege (42501) is a fine answer."""
+    url = supabase_populated
+    catalog = catalog_snapshot(url)
+    rows = query(url, UNTOUCHED_ROWS)
+    wheels = query(url, OTHER_USERS_WHEELS)
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SET statement_timeout = '20s'")
+        if role == "authenticated":
+            # auth.uid() is the sample user whose id ORDINARY passes as p_user_id.
+            cur.execute("SELECT set_config('request.jwt.claim.sub', %s, false)", (SAMPLE_USER,))
+        cur.execute(f"SET ROLE {role}")
+        cur.execute("SELECT current_user, auth.uid()")
+        assert cur.fetchone() == (role, SAMPLE_USER if role != "anon" else None)
+        tried, answered, bad = sweep(cur, url, ALL_FUNCTIONS, allowed=frozenset({"42501"}))
+    assert tried > 500
+    # Not everything refused: normalize_descriptor_text answers anyone, and the
+    # search and statistics functions answer a signed-in user.
+    assert answered > (20 if role == "anon" else 200), answered
+    assert bad == []
+    assert catalog_snapshot(url) == catalog
+    assert query(url, UNTOUCHED_ROWS) == rows
+    assert query(url, OTHER_USERS_WHEELS) == wheels
+    # What a batch insert added is the caller's own, and anon added nothing.
+    added = query(
+        url,
+        "SELECT DISTINCT user_id::text FROM public.flavor_descriptors WHERE source_id = %s",
+        (FUZZ_SOURCE,),
+    )
+    assert added == ([] if role == "anon" else [(SAMPLE_USER,)])
 
 
 # --- properties -----------------------------------------------------------------------
@@ -243,13 +317,47 @@ def test_search_functions_answer_or_refuse_clearly(
         )
         for sql, params in searches:
             state, rows = sqlstate(cur, sql, params)
-            # A subnormal threshold is refused (22023) by pg_trgm's setting.
-            if blank or threshold < sys.float_info.min:
+            # Below the smallest normal real: refused (22023), as tested below.
+            if blank or threshold < SMALLEST_NORMAL_REAL:
                 assert state in (None, "22023"), (sql, text)
             else:
                 assert state is None, (sql, text, state)
             if rows is not None and "suggest" not in sql:
                 assert len(rows) <= limit
+
+
+SMALLEST_NORMAL_REAL = 1.1754943508222875e-38
+THRESHOLD_SEARCHES = [
+    "SELECT * FROM public.find_similar_descriptors('cherry', p_similarity_threshold => %s)",
+    "SELECT * FROM public.find_duplicate_descriptors(%s::uuid, %s)",
+    "SELECT * FROM public.suggest_descriptor_category('cherry', %s)",
+]
+
+
+@PROPERTY_SETTINGS
+@given(
+    threshold=st.floats(
+        min_value=0, max_value=SMALLEST_NORMAL_REAL, exclude_min=True, exclude_max=True
+    )
+)
+def test_tiny_thresholds_get_the_packages_own_refusal(head_db_url: str, threshold: float) -> None:
+    """Subnormal and other sub-real thresholds: 22023 naming p_similarity_threshold.
+
+    pg_trgm's set_limit/similarity_threshold would refuse a subnormal value too,
+    but naming its own setting, not the argument the caller passed.
+    """
+    with connect(head_db_url) as conn, conn.cursor() as cur:
+        for sql in THRESHOLD_SEARCHES:
+            params = (SAMPLE_USER, threshold) if "%s::uuid" in sql else (threshold,)
+            try:
+                cur.execute(sql, params)
+            except psycopg2.Error as exc:
+                message = str(exc.diag.message_primary)
+                assert exc.pgcode == "22023", (sql, threshold, message)
+                assert "p_similarity_threshold must be in (0, 1]" in message, sql
+                assert "pg_trgm" not in message, sql
+            else:
+                raise AssertionError(f"{sql} accepted threshold {threshold!r}")
 
 
 ELEMENT = st.one_of(

@@ -287,6 +287,22 @@ def test_suggest_category_weights_similar_forms(searchable: str) -> None:
             "22023",
             "p_similarity_threshold",
         ),
+        # Subnormal: pg_trgm's setting would refuse it in its own words.
+        (
+            "SELECT * FROM public.find_similar_descriptors('a', p_similarity_threshold => 5e-324)",
+            "22023",
+            "p_similarity_threshold",
+        ),
+        (
+            "SELECT * FROM public.find_duplicate_descriptors(gen_random_uuid(), 1e-310)",
+            "22023",
+            "p_similarity_threshold",
+        ),
+        (
+            "SELECT * FROM public.suggest_descriptor_category('a', 5e-324)",
+            "22023",
+            "p_similarity_threshold",
+        ),
         ("SELECT * FROM public.find_duplicate_descriptors(NULL)", "22004", "p_user_id"),
         (
             "SELECT * FROM public.find_duplicate_descriptors(gen_random_uuid(), NULL)",

@@ -146,6 +146,29 @@ POLICIES: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
+# Supabase's default privileges give the API roles every privilege on a new
+# table in public. Row level security filters SELECT, INSERT, UPDATE and DELETE,
+# but not TRUNCATE: one TRUNCATE as anon emptied every user's rows. TRIGGER and
+# REFERENCES serve no request either. The downgrade gives back what 000 had.
+API_ROLE_EXTRAS = "TRUNCATE, TRIGGER, REFERENCES"
+
+
+def api_role_extras(action: str) -> str:
+    """GRANT or REVOKE the privileges no request needs, where the API roles exist."""
+    direction = "TO" if action == "GRANT" else "FROM"
+    return f"""
+DO $$
+BEGIN
+    IF (SELECT count(*) FROM pg_catalog.pg_roles
+        WHERE rolname IN ('anon', 'authenticated')) = 2 THEN
+        {action} {API_ROLE_EXTRAS} ON public.flavor_descriptors, public.flavor_wheels
+            {direction} anon, authenticated;
+    END IF;
+END;
+$$;
+"""
+
+
 def alter_policies(uid: str) -> str:
     """One DO block setting each policy that exists to its text with ``uid``."""
     steps = []
@@ -478,6 +501,7 @@ def upgrade() -> None:
     op.execute(ALTER_TABLE)
     op.execute(CREATE_TRIGGER)
     op.execute(alter_policies("(SELECT auth.uid())"))
+    op.execute(api_role_extras("REVOKE"))
     op.execute(CREATE_BACKFILL)
     with ctx.autocommit_block():
         execute_without_timeout("CALL public.flavatix_001_backfill()")
@@ -500,6 +524,7 @@ def downgrade() -> None:
     op.execute(LOCK_TABLE)
     op.execute(REFUSE_NARROWING)
     op.execute(alter_policies("auth.uid()"))
+    op.execute(api_role_extras("GRANT"))
     op.execute(REVERT_TABLE)
     with ctx.autocommit_block():
         execute_without_timeout(VALIDATE_BASELINE_CHECKS)

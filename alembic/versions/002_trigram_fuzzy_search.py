@@ -206,8 +206,12 @@ BEGIN
         RAISE EXCEPTION '%: p_similarity_threshold must not be NULL', p_function
             USING ERRCODE = '22004';
     END IF;
-    IF p_threshold <= 0 OR p_threshold > 1 OR p_threshold = 'NaN' THEN
-        RAISE EXCEPTION '%: p_similarity_threshold must be in (0, 1], not %',
+    -- Similarities are reals: a threshold below the smallest normal real
+    -- (1.17549435e-38) would match like any tiny one, and pg_trgm's setting
+    -- refuses subnormal values with a message naming its own parameter.
+    IF p_threshold < '1.17549435e-38'::real OR p_threshold > 1 OR p_threshold = 'NaN' THEN
+        RAISE EXCEPTION '%: p_similarity_threshold must be in (0, 1] and at least '
+                        '1.17549435e-38 (the smallest normal real), not %',
                         p_function, p_threshold
             USING ERRCODE = '22023';
     END IF;

@@ -877,6 +877,10 @@ CATALOGUE = """
 001	plain	any	function	public.normalize_descriptor_text(text)	definition 1aa898a1c3ed868a259ebe2f79c85709
 001	supabase	any	extension	unaccent	in schema extensions
 001	supabase	any	function	public.normalize_descriptor_text(text)	definition 689ac0db67c15b0afafc5e25ef36fbd0
+001	supabase	any	grant	relation public.flavor_descriptors to anon	DELETE,INSERT,SELECT,UPDATE
+001	supabase	any	grant	relation public.flavor_descriptors to authenticated	DELETE,INSERT,SELECT,UPDATE
+001	supabase	any	grant	relation public.flavor_wheels to anon	DELETE,INSERT,SELECT,UPDATE
+001	supabase	any	grant	relation public.flavor_wheels to authenticated	DELETE,INSERT,SELECT,UPDATE
 001	supabase	any	policy	public.flavor_descriptors.flavor_descriptors_delete_own	definition ad9734396881c9fc374fa8b205561c30
 001	supabase	any	policy	public.flavor_descriptors.flavor_descriptors_insert_own	definition 2433760c299df2a145697e5d4b0280d1
 001	supabase	any	policy	public.flavor_descriptors.flavor_descriptors_select_own	definition 12cd04c22cf6db80f51963c64f54e899
@@ -924,7 +928,7 @@ CATALOGUE = """
 002	any	any	function	public.flavatix_check_descriptor_type(text,text)	definition 22c993cdca4c4f331be658c1b94a1235
 002	any	any	function	public.flavatix_check_limit(text,text,integer,integer)	definition 528aabb8e6404c6e2fcc268242760c7d
 002	any	any	function	public.flavatix_check_text(text,text,text)	definition b26feb4d2d6e471d811fa4b14f532aa1
-002	any	any	function	public.flavatix_check_threshold(text,double precision)	definition 93443c0058b5fe1d54393ee0a79973f2
+002	any	any	function	public.flavatix_check_threshold(text,double precision)	definition 5e624226fddf34eed2507178c9b5de4f
 002	any	any	grant	function public.autocomplete_descriptors(text,uuid,text,text,integer) to anon	EXECUTE
 002	any	any	grant	function public.autocomplete_descriptors(text,uuid,text,text,integer) to authenticated	EXECUTE
 002	any	any	grant	function public.descriptor_search_vector(text,text,text) to anon	EXECUTE
