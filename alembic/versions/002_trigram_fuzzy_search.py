@@ -760,7 +760,9 @@ $$;
 # At or above PAIR_FLOOR, for a user listed in mv_descriptor_search_pair_users:
 # one range scan of mv_descriptor_search_user_pairs (its unique index is in the
 # answer's order). Otherwise a user's distinct forms (index scan of their rows,
-# grouped), compared pairwise within a type; never a join of raw rows.
+# grouped), compared pairwise within a type; never a join of raw rows. One
+# generic plan per session: on the partitioned table (revision 005) planning
+# each call cost several times the answer for a user with few rows.
 FIND_DUPLICATES = rf"""
 CREATE OR REPLACE FUNCTION public.find_duplicate_descriptors(
     p_user_id uuid,
@@ -771,6 +773,7 @@ RETURNS TABLE (descriptor1_id uuid, descriptor1_text text, descriptor2_id uuid,
 LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.8
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     fn constant text := 'find_duplicate_descriptors';

@@ -969,7 +969,7 @@ CATALOGUE = """
 002	any	any	table	public.mv_descriptor_search_user_pairs	table, row level security
 002	plain	any	extension	pg_trgm	in schema public
 002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 01007b3a55ec503dee126ce3cb846cbd
-002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition f70cdd41e6882bd41b181616791efe14
+002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
 002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 072d7c4e37dd4137d547b8b52975a946
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
 002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition e7b592e2dcdb4d2a66c55b98af5747ff
@@ -994,7 +994,7 @@ CATALOGUE = """
 002	plain	any	index	public.ix_mv_descriptor_search_trgm	valid, definition 5aa0923eef5dd9bfb81745a65a1745d5
 002	supabase	any	extension	pg_trgm	in schema extensions
 002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition a0a13a51d4c53e77a2f67f144decae9a
-002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 92970e772acdc3c776920b07a49bc835
+002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
 002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 4a01befea3a1ffcc2a238b26d4452e93
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
 002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition 6f5dbd3e42438da0e3d5f2a035859e81
