@@ -1302,6 +1302,8 @@ BEGIN
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', fn);
     END LOOP;
     REVOKE ALL ON public.partition_maintenance_log FROM PUBLIC;
+    -- The schema already gives no USAGE; its routines are the owner's alone too.
+    REVOKE ALL ON ALL ROUTINES IN SCHEMA flavatix_partitions FROM PUBLIC;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'anon') THEN
         FOREACH fn IN ARRAY ARRAY{list(HELPER_SIGNATURES)!r} LOOP
             EXECUTE format('REVOKE ALL ON FUNCTION %s FROM anon, authenticated', fn);
