@@ -115,7 +115,13 @@ def _skip_reason(
     if job.revision not in applied:
         return f"revision {job.revision} is not applied"
     if job.name == "partitions":
-        cur.execute("SELECT flavatix_partitions.table_of_kind('partitioned') IS NULL")
+        # From the catalog: the partition functions are the owner's alone.
+        cur.execute(
+            "SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_class c "
+            "WHERE c.relname = 'flavor_descriptors' AND c.relkind = 'p' "
+            "AND c.relnamespace IN ('public'::regnamespace, "
+            "to_regnamespace('flavatix_partitions')))"
+        )
         if (cur.fetchone() or (True,))[0]:
             return "flavor_descriptors is not partitioned yet (flavatix-db partition migrate)"
     if job.name == "refresh" and not forced:

@@ -193,6 +193,15 @@ def test_pages_filter_by_type_and_category(paged: tuple[str, list[str]]) -> None
     assert page(url, USER_EMPTY) == []
     capped = page(url, PAGER, p_limit=1_000_000)
     assert len(capped) == 12
+    # Filtered pages are planned per call; the caller's setting is left as it was.
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM public.get_descriptors_paginated(%s, 'aroma', 'Fruity')",
+            (PAGER,),
+        )
+        assert cur.fetchone() == (6,)
+        cur.execute("SHOW plan_cache_mode")
+        assert cur.fetchone() == ("auto",)
 
 
 def test_batch_insert_dedupes_and_reports_bad_elements(refreshed: str) -> None:

@@ -262,13 +262,17 @@ REVOKE ALL ON public.mv_refresh_log, public.mv_refresh_changes, public.mv_refres
 """
 
 # Inserts are recorded per row: the common write is one INSERT of one row, and
-# a row trigger appending one VALUES row costs it a few percent, where a
-# statement trigger aggregating its transition table cost it a fifth (measured
-# with scripts/insert_cost.sql). Updates and deletes are recorded per
-# statement with transition tables: an update records the users and forms of
-# both versions of each row, since a row moved to another user or form changes
-# the groups it left and the groups it joined. PostgreSQL allows a transition
-# table only on a single-event trigger, hence two triggers on one function.
+# a row trigger appending one VALUES row costs it about a tenth, where a
+# statement trigger aggregating its transition table cost it a quarter
+# (measured with scripts/insert_cost.sql); a multi-row INSERT appends a row per
+# row. Updates and deletes are recorded per statement with transition tables:
+# an update records the users and forms of both versions of each row, since a
+# row moved to another user or form changes the groups it left and the groups it
+# joined. PostgreSQL allows a transition
+# table only on a single-event trigger, hence two triggers on one function. On
+# the partitioned table (revision 005) an UPDATE that moves a row to another
+# month also fires the insert trigger on its new partition: that row is counted
+# twice in changed_rows, and its groups recomputed once.
 # SECURITY DEFINER because writers (authenticated on Supabase) may not touch
 # mv_refresh_changes; a trigger function needs no EXECUTE grant to fire, so
 # none is given to anyone.

@@ -39,8 +39,8 @@ INDEX_DEFINITION = "(user_id, created_at DESC, id DESC)"
 # Each half of the page is one index range scan: rows with a created_at by
 # row comparison, then (going forward) the NULL created_at rows by id. The
 # bounds are plain values, never "first page OR ...", so one generic plan serves
-# every call: planning over many partitions (revision 005) costs more than the
-# page itself, and a generic plan still skips the months past the cursor.
+# every unfiltered call: planning over many partitions (revision 005) costs more
+# than the page itself, and a generic plan still skips the months past the cursor.
 CREATE_PAGINATED = """
 CREATE OR REPLACE FUNCTION public.get_descriptors_paginated(
     p_user_id uuid,
@@ -88,6 +88,12 @@ BEGIN
     END IF;
     PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
     uid := public.flavatix_caller_user(p_user_id, fn);
+    IF p_descriptor_type IS NOT NULL OR p_category IS NOT NULL THEN
+        -- A filtered page is planned for its values, so a rare type can use the
+        -- (user_id, descriptor_type, created_at) index instead of walking all of
+        -- the user's rows; the function's SET restores the mode on return.
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'force_custom_plan', true);
+    END IF;
     older_id := CASE WHEN first_page THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'
                      ELSE p_cursor_id END;
     newer_id := CASE WHEN at_null THEN '00000000-0000-0000-0000-000000000000'

@@ -1191,7 +1191,7 @@ CATALOGUE = """
 004	any	any	function	public.batch_insert_descriptors(jsonb,uuid,text,uuid)	definition b5bc59abe8bc4c5b5a8edf91eff3169a
 004	any	any	function	public.estimate_descriptor_count(uuid)	definition d863275ed3101caf217e9515c7122bf6
 004	any	any	function	public.get_descriptor_timeline(uuid,integer,text)	definition d05e7590388021b1243aa06d0fe5d8c3
-004	any	any	function	public.get_descriptors_paginated(uuid,text,text,uuid,timestamp with time zone,integer,text)	definition 5fc6892dc9bd32a5893d69b6f1e7d31b
+004	any	any	function	public.get_descriptors_paginated(uuid,text,text,uuid,timestamp with time zone,integer,text)	definition dcbb60e8d6acca080f4c842b32e2c3c4
 004	any	any	function	public.get_top_descriptors(uuid,text,text,integer)	definition 590f567d460d0a5f866d92b88d7fccf1
 004	any	any	function	public.get_user_descriptor_stats(uuid)	definition 3ac4dae12f5ebeb516fd6e0c97019ca2
 004	any	any	function	public.get_wheel_data_fast(uuid,text,text,text)	definition c725c4e2314e8d17e7ac8e7983b78848
