@@ -29,7 +29,15 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from flavatix_db import cluster, migrations, mixed_changes, partitioning, seed_data, traffic
+from flavatix_db import (
+    cluster,
+    insert_cost,
+    migrations,
+    mixed_changes,
+    partitioning,
+    seed_data,
+    traffic,
+)
 
 Cursor = psycopg2.extensions.cursor
 Answer = Any
@@ -73,6 +81,7 @@ class BenchResult:
     migration: dict[str, float]
     queries: list[KindResult]
     refresh: RefreshResult | None = None
+    insert_tracking: insert_cost.InsertCost | None = None
 
     def to_json(self) -> dict[str, Any]:
         found = {
@@ -83,6 +92,8 @@ class BenchResult:
         }
         if self.refresh is not None:
             found["refresh"] = asdict(self.refresh)
+        if self.insert_tracking is not None:
+            found["insert_tracking"] = asdict(self.insert_tracking)
         return found
 
 
@@ -502,6 +513,7 @@ def run(
     seed: int = 42,
     reps: int = 30,
     changes: int = 10_000,
+    insert_rounds: int = 20,
     progress: bool = True,
     say: Callable[[str], None] = print,
     *,
@@ -539,6 +551,10 @@ def run(
             if changes:
                 say(f"refresh: {changes} mixed changes, incremental refresh, full rebuild")
                 refresh = measure_refresh(cur, changes, changed_users(rows, seed))
+            insert_tracking = None
+            if insert_rounds:
+                say("insert: single-row INSERTs with and without change tracking")
+                insert_tracking = insert_cost.measure(cur, rounds=insert_rounds)
     finally:
         conn.close()
 
@@ -567,6 +583,7 @@ def run(
         },
         queries=queries,
         refresh=refresh,
+        insert_tracking=insert_tracking,
     )
 
 
@@ -655,6 +672,13 @@ def format_table(result: BenchResult) -> str:
             f"{r.incremental_seconds} s, full rebuild {r.full_seconds} s ({share:.1f} %); "
             f"same as the full rebuild: {'yes' if r.same_as_full else 'NO'}",
         ]
+    if result.insert_tracking is not None:
+        t = result.insert_tracking
+        lines.append(
+            f"single-row INSERT, own transaction (median of {t.statements:,}): "
+            f"{t.without_ms} ms without change tracking, {t.with_ms} ms with "
+            f"({t.overhead_percent:+.1f} %)"
+        )
     return "\n".join(lines)
 
 

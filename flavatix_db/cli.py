@@ -197,6 +197,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         seed=args.seed,
         reps=args.reps,
         changes=args.changes,
+        insert_rounds=args.insert_rounds,
         partitioned=args.partitioned,
     )
     print(bench.format_table(result))
@@ -488,6 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=count,
         default=10_000,
         help="changed rows to apply before timing the incremental refresh (0: skip)",
+    )
+    bench.add_argument(
+        "--insert-rounds",
+        type=count,
+        default=20,
+        help="rounds of 100 single-row INSERTs with and without change tracking (0: skip)",
     )
     bench.add_argument("--json", type=Path, help="write the results as JSON here")
     bench.add_argument("--chart", type=Path, help="write a PNG chart here")

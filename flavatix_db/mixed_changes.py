@@ -23,6 +23,7 @@ SUMMARIES = (
     "mv_wheel_generation_stats",
     "mv_user_wheel_subcategories",
     "mv_descriptor_search",
+    "mv_descriptor_search_shared",
     "mv_descriptor_search_forms",
     "mv_descriptor_search_prefixes",
     "mv_descriptor_search_pairs",

@@ -204,6 +204,7 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "mv_refresh_changes",  # 003: rows changed since, appended by triggers
             # 002 and 003: tables kept up to date by refresh_descriptor_views()
             "mv_descriptor_search",
+            "mv_descriptor_search_shared",
             "mv_descriptor_search_forms",
             "mv_descriptor_search_prefixes",
             "mv_descriptor_search_pairs",
@@ -235,6 +236,8 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ux_mv_descriptor_search_key",
             "ix_mv_descriptor_search_trgm",
             "ix_mv_descriptor_search_prefix",
+            "ux_mv_descriptor_search_shared_key",
+            "ix_mv_descriptor_search_shared_trgm",
             "ux_mv_descriptor_search_forms_key",
             "ix_mv_descriptor_search_forms_trgm",
             "ux_mv_descriptor_search_prefixes_key",

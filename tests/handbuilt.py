@@ -65,6 +65,7 @@ def load_handbuilt(url: str, *, supabase: bool = False) -> None:
 # The search table and the tables revision 002 derives from it, in refresh order.
 SEARCH_VIEWS = (
     "mv_descriptor_search",
+    "mv_descriptor_search_shared",
     "mv_descriptor_search_forms",
     "mv_descriptor_search_prefixes",
     "mv_descriptor_search_pairs",

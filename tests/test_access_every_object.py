@@ -15,7 +15,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from tests.dbtools import column, connect, execute, query
+from tests.dbtools import column, connect, execute, insert_descriptor, query
 from tests.handbuilt import USER_A, USER_B, call_as, load_handbuilt
 from tests.test_hostile_input import ORDINARY, ORDINARY_BY_TYPE
 
@@ -77,15 +77,13 @@ USER_TABLES = {
 }
 SUMMARIES = {
     # Read by the invoker functions below (they run as the caller). Per-user ones
-    # have row level security per user; the global ones carry no user id.
+    # have row level security per user; the global ones carry no user id and
+    # hold (or show) only groups at least three users wrote.
     f"public.{name}": ("SELECT",)
     for name in (
         "mv_category_descriptor_summary",
-        "mv_descriptor_search",
-        "mv_descriptor_search_forms",
         "mv_descriptor_search_pair_users",
-        "mv_descriptor_search_pairs",
-        "mv_descriptor_search_prefixes",
+        "mv_descriptor_search_shared",
         "mv_descriptor_search_user_pairs",
         "mv_global_descriptor_stats",
         "mv_refresh_log",  # when each summary was refreshed: no user data
@@ -147,19 +145,9 @@ INTERNAL_SCHEMAS = {
 # every object by schema instead.
 COMMITTING_PROCEDURES = {"flavatix_partitions.run_to(text,integer,boolean)"}
 
-# Shared vocabulary, by design (README, "Access on Supabase"): search and
-# autocomplete look in one row per distinct normalized form written by anyone,
-# with its category, usage count and the id of one row using it, and no user
-# id. So B's wording and the id of a row of B's holding it (not B's user id,
-# sources or wheels) may show in these to A and to anon.
-SHARED_VOCABULARY = {
-    "public.mv_category_descriptor_summary",
-    "public.mv_descriptor_search",
-    "public.mv_descriptor_search_forms",
-    "public.mv_descriptor_search_pairs",
-    "public.mv_descriptor_search_prefixes",
-    "public.mv_global_descriptor_stats",
-}
+# No exception for search or statistics: what the API roles read of everyone's
+# writing holds only groups at least three users wrote (B's wording here is
+# B's alone), and no row ids.
 B_WHEEL_MARK = "b-private-wheel-mark"
 B_TEXTS = ("secret note", "chérry pie", "cherry pie")
 
@@ -201,15 +189,14 @@ def ids_of(url: str, user: str) -> tuple[set[str], set[str]]:
     return {user, *ids}, set(rows)
 
 
-def leaks(text: str, ids: tuple[set[str], set[str]], *, shared_vocabulary: bool) -> list[str]:
-    """What of the user's shows in ``text``: ids always; row ids and wording unless shared."""
+def leaks(text: str, ids: tuple[set[str], set[str]]) -> list[str]:
+    """What of the user's shows in ``text``: ids, row ids and wording."""
     lowered = text.lower()
     never, row_ids = ids
     found = [i for i in never if i in lowered]
     found += [B_WHEEL_MARK] if B_WHEEL_MARK in lowered else []
-    if not shared_vocabulary:
-        found += [i for i in row_ids if i in lowered]
-        found += [t for t in B_TEXTS if t in lowered]
+    found += [i for i in row_ids if i in lowered]
+    found += [t for t in B_TEXTS if t in lowered]
     return found
 
 
@@ -299,7 +286,7 @@ def test_a_reads_nothing_of_b_through_any_relation(two_users: str) -> None:
         text = "\n".join(r[0] for r in rows)
         if relation == "public.flavor_descriptors":
             assert USER_A in text  # A does see A's own rows
-        hits = leaks(text, ids, shared_vocabulary=relation in SHARED_VOCABULARY)
+        hits = leaks(text, ids)
         if hits:
             found[relation] = hits
     assert found == {}
@@ -325,7 +312,7 @@ def test_anon_reads_no_user_data_through_any_relation(two_users: str) -> None:
             owned = f"SELECT count(*) FROM {relation} WHERE user_id IS NOT NULL"
             assert call_as(url, owned, role="anon") == [(0,)], relation
         for user in (USER_A, USER_B):
-            hits = leaks(text, ids_of(url, user), shared_vocabulary=relation in SHARED_VOCABULARY)
+            hits = leaks(text, ids_of(url, user))
             if hits:
                 found[f"{relation} {user}"] = hits
     assert found == {}
@@ -379,7 +366,7 @@ def test_a_gets_nothing_of_b_from_any_function(two_users: str) -> None:
             elif state[:2] in ("XX", "42", "57"):
                 found[sig] = f"SQLSTATE {state}: {exc.diag.message_primary}"
             continue
-        hits = leaks("\n".join(r[0] or "" for r in rows), ids, shared_vocabulary=False)
+        hits = leaks("\n".join(r[0] or "" for r in rows), ids)
         if hits:
             found[f"{sig} {values}"] = hits
     assert found == {}
@@ -424,3 +411,51 @@ def test_a_cannot_change_or_remove_bs_rows(two_users: str) -> None:
         cur.execute("SET LOCAL ROLE authenticated")
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
             cur.execute("TRUNCATE public.flavor_descriptors")
+
+
+# --- the shared vocabulary -------------------------------------------------------------
+
+USER_C = "00000000-0000-4000-8000-00000000cccc"
+USER_D = "00000000-0000-4000-8000-00000000dddd"
+
+
+def test_only_what_three_users_wrote_is_shared(two_users: str) -> None:
+    """A, C and D's "peat smoke" is vocabulary; B's "secret note" and A and B's "cherry" are not."""
+    url = two_users
+    execute(url, "INSERT INTO auth.users (id) VALUES (%s), (%s)", (USER_C, USER_D))
+    for user in (USER_A, USER_C, USER_D):
+        insert_descriptor(
+            url, user_id=user, descriptor_text="Peat Smoke", category="Smoky", subcategory="Peat"
+        )
+    execute(url, "SELECT public.refresh_descriptor_views()")
+
+    shared = "SELECT normalized_form FROM public.{} ORDER BY 1"
+    for table in ("mv_descriptor_search_shared", "mv_global_descriptor_stats"):
+        assert call_as(url, shared.format(table), role="anon") == [("peat smoke",)]
+    for table in ("mv_descriptor_search", "mv_global_descriptor_stats"):
+        everything = column(url, shared.format(table))
+        assert {"peat smoke", "cherry", "secret note"} <= set(everything)  # the owner's view
+    categories = call_as(
+        url,
+        "SELECT item_category, normalized_form FROM public.mv_category_descriptor_summary",
+        role="authenticated",
+        sub=USER_B,
+    )
+    assert [form for _, form in categories] == ["peat smoke"]
+
+    suggest = "SELECT suggested_category FROM public.suggest_descriptor_category(%s, 0.3)"
+    assert call_as(url, suggest, ("peat smok",), role="authenticated", sub=USER_B) == [("Smoky",)]
+    assert call_as(url, suggest, ("secret note",), role="authenticated", sub=USER_A) == []
+    assert query(url, suggest, ("secret note",)) == [("Mood",)]  # the owner's answer
+
+    # A user's own searches find the user's own words, shared or not.
+    similar = "SELECT descriptor_text FROM public.find_similar_descriptors(%s)"
+    assert call_as(url, similar, ("secret nte",), role="authenticated", sub=USER_B) == [
+        ("secret note",)
+    ]
+    assert call_as(url, similar, ("secret nte",), role="authenticated", sub=USER_A) == []
+    complete = "SELECT descriptor_text, usage_count FROM public.autocomplete_descriptors(%s)"
+    assert call_as(url, complete, ("secr",), role="authenticated", sub=USER_B) == [
+        ("secret note", 1)
+    ]
+    assert call_as(url, complete, ("peat",), role="authenticated", sub=USER_B) == []

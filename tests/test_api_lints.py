@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dbtools import column, execute
+from tests.dbtools import column, execute, insert_descriptor, query
 from tests.handbuilt import USER_A, call_as, load_handbuilt
 
 # security_definer_function_executable: a SECURITY DEFINER function in an
@@ -39,13 +39,20 @@ def test_no_materialized_view_is_readable_by_api_roles(supabase_head_db_url: str
 def test_aggregates_still_answer_anon_through_invoker_functions(supabase_head_db_url: str) -> None:
     url = supabase_head_db_url
     load_handbuilt(url, supabase=True)
-    execute(url, "SELECT public.refresh_descriptor_views()")
-    universal = call_as(
-        url,
-        "SELECT public.get_wheel_data_fast(NULL, 'combined', 'universal') -> 'totalDescriptors'",
-        role="anon",
+    # Three users write one group: the universal wheel anon gets holds only
+    # groups at least three users wrote.
+    shared_by = (
+        USER_A,
+        "00000000-0000-4000-8000-00000000cccc",
+        "00000000-0000-4000-8000-00000000dddd",
     )
-    assert universal == [(13,)]
+    execute(url, "INSERT INTO auth.users (id) VALUES (%s), (%s)", shared_by[1:])
+    for user in shared_by:
+        insert_descriptor(url, user_id=user, descriptor_text="Peat", category="Smoky")
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    universal = "SELECT public.get_wheel_data_fast(NULL, 'combined', 'universal') -> '{}'"
+    assert call_as(url, universal.format("totalDescriptors"), role="anon") == [(3,)]
+    assert query(url, universal.format("totalDescriptors")) == [(16,)]  # the owner's wheel
     mine = call_as(
         url,
         "SELECT public.get_user_descriptor_stats(%s) -> 'totalDescriptors'",
@@ -53,4 +60,4 @@ def test_aggregates_still_answer_anon_through_invoker_functions(supabase_head_db
         role="authenticated",
         sub=USER_A,
     )
-    assert mine == [(12,)]
+    assert mine == [(13,)]

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from flavatix_db import cli
+from flavatix_db import cli, insert_cost
 from tests.dbtools import scalar
 
 
 def run_bench(url: str, report: Path, chart: Path, *extra: str) -> int:
     return cli.main(
         [
-            *("--url", url, "bench", "--rows", "3000", "--changes", "300"),
+            *("--url", url, "bench", "--rows", "3000", "--changes", "300", "--insert-rounds", "2"),
             *("--json", str(report), "--chart", str(chart)),
             *extra,
         ]
@@ -62,11 +62,22 @@ def test_bench_small_run_writes_table_json_and_chart(
     # A quarter are updates of every other picked row; none is refused on this data.
     assert 250 <= refresh["changed_rows"] <= 300
     assert refresh["full_seconds"] > 0 and refresh["incremental_seconds"] > 0
+    inserts = result["insert_tracking"]
+    assert inserts["statements"] == 400
+    assert inserts["without_ms"] > 0 and inserts["with_ms"] > 0
     assert code == 0
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The scratch database is at head; the template keeps the baseline for next time.
     bench_url = empty_db_url.rsplit("/", 1)[0] + "/flavatix_bench_3000"
     assert scalar(bench_url, "SELECT count(*) FROM flavatix_migrations.alembic_version") == 1
+    # The insert measurement leaves change tracking on, and its rows gone.
+    tracking = (
+        "SELECT tgenabled FROM pg_trigger WHERE tgname = 'flavor_descriptors_count_inserts' "
+        "AND tgrelid = 'public.flavor_descriptors'::regclass"
+    )
+    assert scalar(bench_url, tracking) == "O"
+    marked = "SELECT count(*) FROM public.flavor_descriptors WHERE item_name = %s"
+    assert scalar(bench_url, marked, (insert_cost.MARK,)) == 0
 
     assert (
         scalar(

@@ -451,19 +451,23 @@ def test_p_user_id_is_no_way_around_row_level_security(supabase_searchable: str,
     assert call_as(url, sql, (USER_A,), role="service_role")
 
 
-def test_search_table_is_an_aggregate_readable_through_row_level_security(
-    supabase_searchable: str,
-) -> None:
+def test_api_roles_read_only_the_shared_vocabulary(supabase_searchable: str) -> None:
+    """Every form anyone wrote is the owner's; the API roles read what three users wrote."""
     url = supabase_searchable
-    for role in ("anon", "authenticated", "service_role"):
-        assert call_as(
-            url, "SELECT count(*) FROM public.mv_descriptor_search", role=role, sub=USER_A
-        ) == [(12,)]
+    assert call_as(
+        url, "SELECT count(*) FROM public.mv_descriptor_search", role="service_role"
+    ) == [(12,)]
     for role in ("anon", "authenticated"):
-        assert (
-            sqlstate_of(url, "DELETE FROM public.mv_descriptor_search", role=role, sub=USER_A)
-            == "42501"
-        )
+        for table in ("mv_descriptor_search", "mv_descriptor_search_forms"):
+            sql = f"SELECT count(*) FROM public.{table}"
+            assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
+        # Two users wrote "cherry", one everything else: nothing is shared yet.
+        assert call_as(
+            url, "SELECT count(*) FROM public.mv_descriptor_search_shared", role=role, sub=USER_A
+        ) == [(0,)]
+        for table in ("mv_descriptor_search", "mv_descriptor_search_shared"):
+            sql = f"DELETE FROM public.{table}"
+            assert sqlstate_of(url, sql, role=role, sub=USER_A) == "42501"
     everyone = call_as(
         url,
         "SELECT descriptor_text FROM public.find_similar_descriptors('cherry')",

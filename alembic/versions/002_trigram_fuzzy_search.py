@@ -22,12 +22,14 @@ refresh_descriptor_views() calls flavatix_refresh_search() with the users and
 normalized forms whose rows changed, which recomputes only those groups with
 the query that builds each whole table, instead of rebuilding everything.
 
-Access: the tables have row level security on. On Supabase the aggregates
-(forms and their use, no user ids) are readable by anon and authenticated, the
-per-user pair tables by each user for their own rows (user_id =
-(select auth.uid())). The functions run as their caller, so those policies
-apply to what they read, and ask flavatix_caller_user() which user they may
-answer for. A caller that row level
+Access: the tables have row level security on. On Supabase the API roles
+read only the shared vocabulary, mv_descriptor_search_shared (the groups at
+least SHARED_MIN_USERS users wrote, no user or row ids), and the per-user pair
+tables, each user their own rows (user_id = (select auth.uid())); a form
+fewer users wrote may be someone's private note, and the other search tables
+hold every form with a row id. The functions run as their caller, so those
+policies apply to what they read, and ask flavatix_caller_user() which user
+they may answer for; a user's searches look in that user's own rows. A caller that row level
 security binds (Supabase's anon/authenticated: RLS on flavor_descriptors, no
 BYPASSRLS, not superuser, not owner) gets only rows of auth.uid(): p_user_id
 NULL means "mine", another user's id is refused (42501). Other callers
@@ -69,6 +71,7 @@ extra write per row; queries use the same expression.
 # A revision is a frozen snapshot: keep every SQL text it runs inside this file
 # and never import flavatix_db. The previous release's code keeps serving users
 # while this runs.
+import textwrap
 from collections.abc import Sequence
 
 from alembic import op
@@ -255,9 +258,27 @@ SELECT normalized_form,
        subcategory,
        mode() WITHIN GROUP (ORDER BY descriptor_text) AS descriptor_text,
        count(*) AS usage_count,
-       min(id::text)::uuid AS sample_id
+       min(id::text)::uuid AS sample_id,
+       count(DISTINCT user_id) AS unique_users
 FROM public.flavor_descriptors
 {where}GROUP BY normalized_form, descriptor_type, category, subcategory
+"""
+
+# What the API roles may read of other users' writing: a group at least this
+# many users wrote is vocabulary; one fewer users wrote may be someone's own
+# note. Revision 003 applies the same number to its aggregates.
+SHARED_MIN_USERS = 3
+
+# The shared vocabulary: the groups of mv_descriptor_search at least
+# SHARED_MIN_USERS users wrote, without a row id. Its own table, readable by
+# the API roles whole: a row filter (row level security) would keep the
+# trigram index from serving their searches, since pg_trgm's operators are not
+# leakproof.
+SHARED_BODY = f"""
+SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory, s.descriptor_text,
+       s.usage_count, s.unique_users
+FROM public.mv_descriptor_search s
+WHERE s.unique_users >= {SHARED_MIN_USERS}{{where}}
 """
 
 PREFIX_TOP = 100  # autocomplete_descriptors caps p_limit at 100
@@ -401,6 +422,10 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
         SEARCH_BODY.replace("{where}", ""),
         SEARCH_BODY.replace("{where}", "WHERE normalized_form = ANY (p_forms)\n"),
     ),
+    "mv_descriptor_search_shared": (
+        SHARED_BODY.replace("{where}", ""),
+        SHARED_BODY.replace("{where}", "\n  AND s.normalized_form = ANY (p_forms)"),
+    ),
     "mv_descriptor_search_forms": (
         FORMS_BODY.replace("{where}", ""),
         FORMS_BODY.replace("{where}", FORMS_FILTER),
@@ -423,6 +448,7 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
 }
 INCREMENTAL_DELETE = {
     "mv_descriptor_search": "normalized_form = ANY (p_forms)",
+    "mv_descriptor_search_shared": "normalized_form = ANY (p_forms)",
     "mv_descriptor_search_forms": "normalized_form = ANY (p_forms)",
     "mv_descriptor_search_prefixes": "prefix = ANY (v_prefixes)",
     "mv_descriptor_search_pair_users": "user_id = ANY (p_users)",
@@ -436,6 +462,10 @@ FILLED_LATER = (
 )
 COMMENTS = {
     "mv_descriptor_search": "Distinct descriptor forms with usage counts, for fuzzy search",
+    "mv_descriptor_search_shared": (
+        f"The groups of mv_descriptor_search at least {SHARED_MIN_USERS} users wrote (the "
+        "vocabulary the API roles may read), for suggest_descriptor_category"
+    ),
     "mv_descriptor_search_forms": (
         "One row per normalized form with its total use, for find_similar_descriptors"
     ),
@@ -575,7 +605,8 @@ DERIVED_VIEWS = SEARCH_TABLE_NAMES[1:]
 REVOKE_DERIVED = """
 DO $$
 DECLARE
-    views constant text[] := ARRAY['mv_descriptor_search', 'mv_descriptor_search_forms',
+    views constant text[] := ARRAY['mv_descriptor_search', 'mv_descriptor_search_shared',
+                                   'mv_descriptor_search_forms',
                                    'mv_descriptor_search_prefixes',
                                    'mv_descriptor_search_pairs',
                                    'mv_descriptor_search_pair_users',
@@ -597,10 +628,12 @@ END;
 $$;
 """
 
-# The search functions run as their caller. On Supabase the aggregate tables
-# (forms and their use over all users, no user ids) are readable by anon and
-# authenticated; the per-user pair tables by authenticated, each user only
-# their own rows (row level security); the table helpers not at all.
+# The search functions run as their caller. On Supabase the shared vocabulary
+# (groups at least SHARED_MIN_USERS users wrote, no user or row ids) is
+# readable by anon and authenticated; the per-user pair tables by
+# authenticated, each user only their own rows (row level security); the other
+# search tables (every form anyone wrote, with a row id) and the table helpers
+# not at all.
 API_ACCESS = """
 DO $$
 DECLARE
@@ -613,12 +646,7 @@ BEGIN
        OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authenticated') THEN
         RETURN;
     END IF;
-    FOREACH t IN ARRAY ARRAY[
-        'mv_descriptor_search',
-        'mv_descriptor_search_forms',
-        'mv_descriptor_search_prefixes',
-        'mv_descriptor_search_pairs'
-    ] LOOP
+    FOREACH t IN ARRAY ARRAY['mv_descriptor_search_shared'] LOOP
         EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
         EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read', t);
         EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO anon, authenticated '
@@ -641,6 +669,32 @@ BEGIN
 END;
 $$;
 """
+
+# The answer of find_similar_descriptors from its candidate groups: each form
+# once, as its most used group (then type, category, subcategory, NULLs last),
+# with the form's use over all its groups.
+SIMILAR_RANKED = r"""ranked AS (
+    SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory,
+           s.descriptor_text, s.sample_id,
+           sum(s.usage_count) OVER (PARTITION BY s.normalized_form) AS form_usage,
+           row_number() OVER (PARTITION BY s.normalized_form
+                              ORDER BY s.usage_count DESC, s.descriptor_type,
+                                       s.category NULLS LAST, s.subcategory NULLS LAST)
+               AS rn
+    FROM {source} s{where}
+)
+SELECT r.sample_id, r.descriptor_text, r.descriptor_type, r.category, r.subcategory,
+       r.form_usage::bigint, @trgm@.similarity(r.normalized_form, q)::double precision
+FROM ranked r
+WHERE r.rn = 1
+ORDER BY 7 DESC, 6 DESC, r.normalized_form
+LIMIT lim;"""
+SIMILAR_EVERYONE = SIMILAR_RANKED.replace("{source}", "public.mv_descriptor_search").replace(
+    "{where}",
+    "\n    WHERE s.normalized_form OPERATOR(@trgm@.%) q\n"
+    "      AND (p_descriptor_type IS NULL OR s.descriptor_type = p_descriptor_type)",
+)
+SIMILAR_MINE = SIMILAR_RANKED.replace("{source}", "scoped").replace("{where}", "")
 
 # The function texts below name pg_trgm's schema as @trgm@; with_pg_trgm()
 # substitutes the schema pg_trgm lives in, quoted by format('%I').
@@ -711,23 +765,25 @@ BEGIN
         RETURN;
     END IF;
 
+    IF uid IS NULL THEN
+        RETURN QUERY
+        WITH {similar_everyone}
+        RETURN;
+    END IF;
+
+    -- One user's own forms, as they are now: the user's distinct forms (an
+    -- index range), compared with the query, each match counted by one probe.
+    -- Never the search tables, which the API roles may not read.
     RETURN QUERY
-    WITH candidates AS (
-        SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory,
-               s.descriptor_text, s.usage_count, s.sample_id
-        FROM public.mv_descriptor_search s
-        WHERE s.normalized_form OPERATOR(@trgm@.%) q
-          AND (p_descriptor_type IS NULL OR s.descriptor_type = p_descriptor_type)
+    WITH forms AS MATERIALIZED (
+        SELECT DISTINCT d.normalized_form, d.descriptor_type
+        FROM public.flavor_descriptors d
+        WHERE d.user_id = uid
+          AND (p_descriptor_type IS NULL OR d.descriptor_type = p_descriptor_type)
     ), scoped AS (
-        SELECT c.normalized_form, c.descriptor_type, c.category, c.subcategory,
-               c.descriptor_text, c.usage_count, c.sample_id
-        FROM candidates c
-        WHERE uid IS NULL
-        UNION ALL
         SELECT f.normalized_form, f.descriptor_type, mine.category, mine.subcategory,
-               mine.descriptor_text, mine.n, mine.any_id
-        FROM (SELECT DISTINCT c.normalized_form, c.descriptor_type FROM candidates c
-              WHERE uid IS NOT NULL) f
+               mine.descriptor_text, mine.n AS usage_count, mine.any_id AS sample_id
+        FROM forms f
         CROSS JOIN LATERAL (
             SELECT count(*) AS n,
                    mode() WITHIN GROUP (ORDER BY d.category) AS category,
@@ -737,25 +793,13 @@ BEGIN
             FROM public.flavor_descriptors d
             WHERE d.user_id = uid AND d.normalized_form = f.normalized_form
               AND d.descriptor_type = f.descriptor_type) mine
-        WHERE mine.n > 0
-    ), ranked AS (
-        SELECT s.*,
-               sum(s.usage_count) OVER (PARTITION BY s.normalized_form) AS form_usage,
-               row_number() OVER (PARTITION BY s.normalized_form
-                                  ORDER BY s.usage_count DESC, s.descriptor_type,
-                                           s.category NULLS LAST, s.subcategory NULLS LAST)
-                   AS rn
-        FROM scoped s
-    )
-    SELECT r.sample_id, r.descriptor_text, r.descriptor_type, r.category, r.subcategory,
-           r.form_usage::bigint, @trgm@.similarity(r.normalized_form, q)::double precision
-    FROM ranked r
-    WHERE r.rn = 1
-    ORDER BY 7 DESC, 6 DESC, r.normalized_form
-    LIMIT lim;
+        WHERE f.normalized_form OPERATOR(@trgm@.%) q
+    ), {similar_mine}
 END;
 $$;
-"""
+""".replace("{similar_everyone}", textwrap.indent(SIMILAR_EVERYONE, " " * 8).lstrip()).replace(
+    "{similar_mine}", textwrap.indent(SIMILAR_MINE, " " * 4).lstrip()
+)
 
 # At or above PAIR_FLOOR, for a user listed in mv_descriptor_search_pair_users:
 # one range scan of mv_descriptor_search_user_pairs (its unique index is in the
@@ -831,6 +875,14 @@ $$;
 # mv_descriptor_search_prefixes (which holds the top 100, the cap on p_limit),
 # for longer prefixes (selective) from the prefix index. Otherwise, or with
 # filters, the full query below.
+# The answer of autocomplete_descriptors from its (form, type) groups: prefix
+# matches first, most used first within each.
+COMPLETIONS = r"""SELECT s.descriptor_text, s.descriptor_type, s.category, s.n,
+       CASE WHEN s.normalized_form LIKE pattern THEN 'prefix' ELSE 'similar' END
+FROM {source} s
+ORDER BY (s.normalized_form LIKE pattern) DESC, s.n DESC, s.normalized_form, s.descriptor_type
+LIMIT lim;"""
+
 AUTOCOMPLETE = r"""
 CREATE OR REPLACE FUNCTION public.autocomplete_descriptors(
     p_prefix text,
@@ -893,28 +945,38 @@ BEGIN
         END IF;
     END IF;
 
+    IF uid IS NULL THEN
+        RETURN QUERY
+        WITH candidates AS (
+            SELECT s.normalized_form, s.descriptor_type, s.category, s.descriptor_text,
+                   s.usage_count
+            FROM public.mv_descriptor_search s
+            WHERE (s.normalized_form LIKE pattern OR q OPERATOR(@trgm@.<%) s.normalized_form)
+              AND (p_descriptor_type IS NULL OR s.descriptor_type = p_descriptor_type)
+              AND (cat IS NULL OR public.normalize_descriptor_text(s.category) = cat)
+        ), forms AS (
+            SELECT c.normalized_form, c.descriptor_type,
+                   sum(c.usage_count)::bigint AS n,
+                   (array_agg(c.descriptor_text ORDER BY c.usage_count DESC,
+                                                          c.descriptor_text))[1]
+                       AS descriptor_text,
+                   (array_agg(c.category ORDER BY c.usage_count DESC, c.category)
+                        FILTER (WHERE c.category IS NOT NULL))[1] AS category
+            FROM candidates c
+            GROUP BY c.normalized_form, c.descriptor_type
+        )
+        {completions_everyone}
+        RETURN;
+    END IF;
+
+    -- One user's own forms, as they are now (see find_similar_descriptors).
     RETURN QUERY
-    WITH candidates AS (
-        SELECT s.normalized_form, s.descriptor_type, s.category, s.descriptor_text,
-               s.usage_count
-        FROM public.mv_descriptor_search s
-        WHERE (s.normalized_form LIKE pattern OR q OPERATOR(@trgm@.<%) s.normalized_form)
-          AND (p_descriptor_type IS NULL OR s.descriptor_type = p_descriptor_type)
-          AND (cat IS NULL OR public.normalize_descriptor_text(s.category) = cat)
-    ), forms AS (
-        SELECT c.normalized_form, c.descriptor_type,
-               sum(c.usage_count)::bigint AS n,
-               (array_agg(c.descriptor_text ORDER BY c.usage_count DESC, c.descriptor_text))[1]
-                   AS descriptor_text,
-               (array_agg(c.category ORDER BY c.usage_count DESC, c.category)
-                    FILTER (WHERE c.category IS NOT NULL))[1] AS category
-        FROM candidates c
-        GROUP BY c.normalized_form, c.descriptor_type
+    WITH forms AS MATERIALIZED (
+        SELECT DISTINCT d.normalized_form, d.descriptor_type
+        FROM public.flavor_descriptors d
+        WHERE d.user_id = uid
+          AND (p_descriptor_type IS NULL OR d.descriptor_type = p_descriptor_type)
     ), scoped AS (
-        SELECT f.normalized_form, f.descriptor_type, f.descriptor_text, f.category, f.n
-        FROM forms f
-        WHERE uid IS NULL
-        UNION ALL
         SELECT f.normalized_form, f.descriptor_type, mine.descriptor_text, mine.category,
                mine.n
         FROM forms f
@@ -926,22 +988,47 @@ BEGIN
             WHERE d.user_id = uid AND d.normalized_form = f.normalized_form
               AND d.descriptor_type = f.descriptor_type
               AND (cat IS NULL OR public.normalize_descriptor_text(d.category) = cat)) mine
-        WHERE uid IS NOT NULL AND mine.n > 0
+        WHERE (f.normalized_form LIKE pattern OR q OPERATOR(@trgm@.<%) f.normalized_form)
+          AND mine.n > 0
     )
-    SELECT s.descriptor_text, s.descriptor_type, s.category, s.n,
-           CASE WHEN s.normalized_form LIKE pattern THEN 'prefix' ELSE 'similar' END
-    FROM scoped s
-    ORDER BY (s.normalized_form LIKE pattern) DESC, s.n DESC, s.normalized_form,
-             s.descriptor_type
-    LIMIT lim;
+    {completions_mine}
 END;
 $$;
-"""
+""".replace(
+    "{completions_everyone}",
+    textwrap.indent(COMPLETIONS.replace("{source}", "forms"), " " * 8).lstrip(),
+).replace(
+    "{completions_mine}",
+    textwrap.indent(COMPLETIONS.replace("{source}", "scoped"), " " * 4).lstrip(),
+)
 
 # Category suggestions are aggregates over all users (category names and
-# counts, no rows), like universal wheels. Confidence: the category's share of
-# similarity-weighted usage among the similar forms that have a category.
-SUGGEST_CATEGORY = r"""
+# counts, no rows), like universal wheels: over every group for the owner and
+# callers row level security does not bind, over the shared vocabulary for the
+# others. Confidence: the category's share of similarity-weighted usage among
+# the similar forms that have a category.
+# One statement per source: a role is checked for every table a statement
+# names, even in a branch it would not run.
+SUGGEST_QUERY = r"""
+        RETURN QUERY
+        WITH matches AS (
+            SELECT s.category, s.subcategory, s.usage_count,
+                   @trgm@.similarity(s.normalized_form, q) * s.usage_count AS weight
+            FROM public.{source} s
+            WHERE s.normalized_form OPERATOR(@trgm@.%) q AND s.category IS NOT NULL
+        ), grouped AS (
+            SELECT m.category, m.subcategory, sum(m.usage_count)::bigint AS n,
+                   sum(m.weight) AS weight
+            FROM matches m
+            GROUP BY m.category, m.subcategory
+        )
+        SELECT g.category, g.subcategory,
+               (g.weight / sum(g.weight) OVER ())::double precision, g.n
+        FROM grouped g
+        ORDER BY 3 DESC, 4 DESC, 1, 2 NULLS LAST
+        LIMIT 5;"""
+
+SUGGEST_CATEGORY = rf"""
 CREATE OR REPLACE FUNCTION public.suggest_descriptor_category(
     p_descriptor_text text,
     p_similarity_threshold double precision DEFAULT 0.5)
@@ -957,25 +1044,12 @@ DECLARE
 BEGIN
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
         public.flavatix_check_threshold(fn, p_similarity_threshold)::text, true);
-    PERFORM public.flavatix_caller_user(NULL, fn);
-
-    RETURN QUERY
-    WITH matches AS (
-        SELECT s.category, s.subcategory, s.usage_count,
-               @trgm@.similarity(s.normalized_form, q) * s.usage_count AS weight
-        FROM public.mv_descriptor_search s
-        WHERE s.normalized_form OPERATOR(@trgm@.%) q AND s.category IS NOT NULL
-    ), grouped AS (
-        SELECT m.category, m.subcategory, sum(m.usage_count)::bigint AS n,
-               sum(m.weight) AS weight
-        FROM matches m
-        GROUP BY m.category, m.subcategory
-    )
-    SELECT g.category, g.subcategory,
-           (g.weight / sum(g.weight) OVER ())::double precision, g.n
-    FROM grouped g
-    ORDER BY 3 DESC, 4 DESC, 1, 2 NULLS LAST
-    LIMIT 5;
+    -- A user id comes back only for a caller bound by row level security.
+    IF public.flavatix_caller_user(NULL, fn) IS NULL THEN{
+    SUGGEST_QUERY.replace("{source}", "mv_descriptor_search")
+}
+    ELSE{SUGGEST_QUERY.replace("{source}", "mv_descriptor_search_shared")}
+    END IF;
 END;
 $$;
 """
@@ -1028,6 +1102,14 @@ VIEW_INDEXES: dict[str, tuple[str, str]] = {
 }
 # The derived tables' keys; the forms' trigram index builds the pairs.
 DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
+    "ux_mv_descriptor_search_shared_key": (
+        "mv_descriptor_search_shared",
+        "(normalized_form, descriptor_type, category, subcategory) NULLS NOT DISTINCT",
+    ),
+    "ix_mv_descriptor_search_shared_trgm": (
+        "mv_descriptor_search_shared",
+        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
+    ),
     "ux_mv_descriptor_search_forms_key": ("mv_descriptor_search_forms", "(normalized_form)"),
     "ix_mv_descriptor_search_forms_trgm": (
         "mv_descriptor_search_forms",
@@ -1047,6 +1129,7 @@ PAIR_VIEW_INDEXES: dict[str, tuple[str, str]] = {
 }
 UNIQUE_INDEXES = {
     "ux_mv_descriptor_search_key",
+    "ux_mv_descriptor_search_shared_key",
     "ux_mv_descriptor_search_forms_key",
     "ux_mv_descriptor_search_prefixes_key",
     *PAIR_VIEW_INDEXES,
@@ -1090,6 +1173,8 @@ DROP FUNCTION IF EXISTS public.flavatix_caller_user(uuid, text);
 DROP TABLE IF EXISTS public.mv_descriptor_search_prefixes;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_descriptor_search_forms;
+-- squawk-ignore ban-drop-table
+DROP TABLE IF EXISTS public.mv_descriptor_search_shared;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_descriptor_search;
 """

@@ -33,9 +33,10 @@ and every call the table cannot answer, is built from the per-form summaries
 as before. Both give the same JSON.
 
 Access: the summary tables have row level security on. On Supabase the
-aggregates over all users (and mv_refresh_log) are readable by anon and
-authenticated, the per-user summaries by each user for their own rows
-(user_id = (select auth.uid())). generate_wheel_data_optimized() and the wheel
+aggregates over all users are readable by anon and authenticated for the
+groups at least SHARED_MIN_USERS users wrote (fewer may be one user's private
+note), mv_refresh_log whole, the per-user summaries by each user for their own
+rows (user_id = (select auth.uid())). generate_wheel_data_optimized() and the wheel
 builders run as their caller, so those policies apply, and it asks
 flavatix_caller_user() (revision 002) which user it may answer for: a caller
 bound by row level security only gets auth.uid()'s wheel. SECURITY DEFINER is
@@ -166,6 +167,10 @@ def summary_body(name: str, where: str = "") -> str:
     return VIEWS[name].replace("{where}", where)
 
 
+# What the API roles may read of other users' writing: groups at least this
+# many users wrote (the same number as revision 002's shared vocabulary).
+SHARED_MIN_USERS = 3
+
 # Not readable or executable by the API roles: the views bypass row level
 # security, the builder trusts its caller, refreshing is a maintenance job.
 REVOKE_FROM_API_ROLES = """
@@ -234,6 +239,7 @@ INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
 SELECT v.view_name, v.refreshed_at
 FROM search,
      LATERAL (VALUES ('mv_descriptor_search', search.missed),
+                     ('mv_descriptor_search_shared', search.missed),
                      ('mv_descriptor_search_forms', search.missed),
                      ('mv_descriptor_search_prefixes', search.missed),
                      ('mv_descriptor_search_pairs', search.missed),
@@ -610,6 +616,7 @@ def refresh_statements(incremental: bool) -> str:
 
 SEARCH_TABLES = (
     "mv_descriptor_search",
+    "mv_descriptor_search_shared",
     "mv_descriptor_search_forms",
     "mv_descriptor_search_prefixes",
     "mv_descriptor_search_pairs",
@@ -860,7 +867,7 @@ DROP TABLE IF EXISTS public.mv_user_descriptor_summary;
 # grant to fire), refresh_descriptor_views() and should_refresh_views()
 # (maintenance, run by the owner or service_role, which read and rewrite the
 # bookkeeping no API role may touch).
-API_ACCESS = """
+API_ACCESS = f"""
 DO $$
 DECLARE
     r text;
@@ -905,7 +912,9 @@ BEGIN
         EXECUTE format('GRANT SELECT ON public.%I TO anon, authenticated', t);
         EXECUTE format('DROP POLICY IF EXISTS %I ON public.%I', t || '_read', t);
         EXECUTE format('CREATE POLICY %I ON public.%I FOR SELECT TO anon, authenticated '
-                       'USING (true)', t || '_read', t);
+                       'USING (%s)', t || '_read', t,
+                       CASE WHEN t = 'mv_refresh_log' THEN 'true'
+                            ELSE 'unique_users >= {SHARED_MIN_USERS}' END);
     END LOOP;
     IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
         RETURN;

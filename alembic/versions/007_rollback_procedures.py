@@ -572,6 +572,7 @@ $$;
 # with rows is a full build pending, not a failure.
 SUMMARIES: dict[str, tuple[str, bool]] = {
     "mv_descriptor_search": ("002", True),
+    "mv_descriptor_search_shared": ("002", False),
     "mv_descriptor_search_forms": ("002", True),
     "mv_descriptor_search_prefixes": ("002", False),
     "mv_descriptor_search_pairs": ("002", False),
@@ -895,6 +896,7 @@ CATALOGUE = """
 002	any	any	column	public.mv_descriptor_search.normalized_form	text
 002	any	any	column	public.mv_descriptor_search.sample_id	uuid
 002	any	any	column	public.mv_descriptor_search.subcategory	text
+002	any	any	column	public.mv_descriptor_search.unique_users	bigint
 002	any	any	column	public.mv_descriptor_search.usage_count	bigint
 002	any	any	column	public.mv_descriptor_search_forms.category	text
 002	any	any	column	public.mv_descriptor_search_forms.descriptor_text	text
@@ -914,6 +916,13 @@ CATALOGUE = """
 002	any	any	column	public.mv_descriptor_search_prefixes.prefix	text
 002	any	any	column	public.mv_descriptor_search_prefixes.rank	bigint
 002	any	any	column	public.mv_descriptor_search_prefixes.usage_count	bigint
+002	any	any	column	public.mv_descriptor_search_shared.category	text
+002	any	any	column	public.mv_descriptor_search_shared.descriptor_text	text
+002	any	any	column	public.mv_descriptor_search_shared.descriptor_type	text
+002	any	any	column	public.mv_descriptor_search_shared.normalized_form	text
+002	any	any	column	public.mv_descriptor_search_shared.subcategory	text
+002	any	any	column	public.mv_descriptor_search_shared.unique_users	bigint
+002	any	any	column	public.mv_descriptor_search_shared.usage_count	bigint
 002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor1_id	uuid
 002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor1_text	text
 002	any	any	column	public.mv_descriptor_search_user_pairs.descriptor2_id	uuid
@@ -953,6 +962,14 @@ CATALOGUE = """
 002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean) to authenticated	none
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to anon	EXECUTE
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to authenticated	EXECUTE
+002	any	any	grant	relation public.mv_descriptor_search to anon	none
+002	any	any	grant	relation public.mv_descriptor_search to authenticated	none
+002	any	any	grant	relation public.mv_descriptor_search_forms to anon	none
+002	any	any	grant	relation public.mv_descriptor_search_forms to authenticated	none
+002	any	any	grant	relation public.mv_descriptor_search_pairs to anon	none
+002	any	any	grant	relation public.mv_descriptor_search_pairs to authenticated	none
+002	any	any	grant	relation public.mv_descriptor_search_prefixes to anon	none
+002	any	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	none
 002	any	any	index	public.ix_flavor_descriptors_search_vector	valid, definition 4040a5caaaad223e5c80b5db490b3268
 002	any	any	index	public.ix_mv_descriptor_search_prefix	valid, definition 6c8bce52e3e81101230bcd62863b9380
 002	any	any	index	public.ux_mv_descriptor_search_forms_key	valid, definition 7920362e0e8eb13ef338c865c66c1848
@@ -960,30 +977,26 @@ CATALOGUE = """
 002	any	any	index	public.ux_mv_descriptor_search_pair_users_key	valid, definition c2a513335b31cc956497515020c693ed
 002	any	any	index	public.ux_mv_descriptor_search_pairs_key	valid, definition 08d8244e7cf7898f4e86911ac242e110
 002	any	any	index	public.ux_mv_descriptor_search_prefixes_key	valid, definition 0fe0d2966c1bc231cc14cd5bb54ed9d6
+002	any	any	index	public.ux_mv_descriptor_search_shared_key	valid, definition e2780ab27b2a40a84289ac8b25af7145
 002	any	any	index	public.ux_mv_descriptor_search_user_pairs_key	valid, definition 520ab6f1b0bb5ac43e4bbccb4c82ef5e
 002	any	any	table	public.mv_descriptor_search	table, row level security
 002	any	any	table	public.mv_descriptor_search_forms	table, row level security
 002	any	any	table	public.mv_descriptor_search_pair_users	table, row level security
 002	any	any	table	public.mv_descriptor_search_pairs	table, row level security
 002	any	any	table	public.mv_descriptor_search_prefixes	table, row level security
+002	any	any	table	public.mv_descriptor_search_shared	table, row level security
 002	any	any	table	public.mv_descriptor_search_user_pairs	table, row level security
 002	plain	any	extension	pg_trgm	in schema public
-002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 01007b3a55ec503dee126ce3cb846cbd
+002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition a399463e6556e1c1ee32f89673754036
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
-002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 072d7c4e37dd4137d547b8b52975a946
+002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition e456ad4b724c2d266e736dbaf6b4b2cd
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition e7b592e2dcdb4d2a66c55b98af5747ff
-002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 2e4aac2d41a02476bbf5e871ba500443
-002	plain	any	grant	relation public.mv_descriptor_search to anon	none
-002	plain	any	grant	relation public.mv_descriptor_search to authenticated	none
-002	plain	any	grant	relation public.mv_descriptor_search_forms to anon	none
-002	plain	any	grant	relation public.mv_descriptor_search_forms to authenticated	none
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition 1683add261c019b89bd967604790327b
+002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
-002	plain	any	grant	relation public.mv_descriptor_search_pairs to anon	none
-002	plain	any	grant	relation public.mv_descriptor_search_pairs to authenticated	none
-002	plain	any	grant	relation public.mv_descriptor_search_prefixes to anon	none
-002	plain	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	none
+002	plain	any	grant	relation public.mv_descriptor_search_shared to anon	none
+002	plain	any	grant	relation public.mv_descriptor_search_shared to authenticated	none
 002	plain	any	grant	relation public.mv_descriptor_search_user_pairs to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	none
 002	plain	any	index	public.ix_flavor_descriptors_category_trgm	valid, definition 4214c37db9e8559526aff59187f45a87
@@ -991,24 +1004,19 @@ CATALOGUE = """
 002	plain	any	index	public.ix_flavor_descriptors_subcategory_trgm	valid, definition 21aa987efd7b5227bede75e62817990e
 002	plain	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition e6c771962b16e013d438138432c85893
 002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 9a11f70ce8c17cb3bc90d072e8f48629
+002	plain	any	index	public.ix_mv_descriptor_search_shared_trgm	valid, definition e19f872b17362dbf2e35abbf19fbec9b
 002	plain	any	index	public.ix_mv_descriptor_search_trgm	valid, definition 5aa0923eef5dd9bfb81745a65a1745d5
 002	supabase	any	extension	pg_trgm	in schema extensions
-002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition a0a13a51d4c53e77a2f67f144decae9a
+002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 3cc5cccefe93e5e2134ed5a6426cebe3
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
-002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 4a01befea3a1ffcc2a238b26d4452e93
+002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition bba80f60275cd249567397850495e560
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition 6f5dbd3e42438da0e3d5f2a035859e81
-002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition 35797a166ea797a4660df026d7ae5d12
-002	supabase	any	grant	relation public.mv_descriptor_search to anon	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search to authenticated	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search_forms to anon	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search_forms to authenticated	SELECT
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition c90a0a8f2bac56bdd62648f4f42e0e45
+002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search_pairs to anon	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search_pairs to authenticated	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search_prefixes to anon	SELECT
-002	supabase	any	grant	relation public.mv_descriptor_search_prefixes to authenticated	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_shared to anon	SELECT
+002	supabase	any	grant	relation public.mv_descriptor_search_shared to authenticated	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_user_pairs to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_user_pairs to authenticated	SELECT
 002	supabase	any	index	public.ix_flavor_descriptors_category_trgm	valid, definition 947ba5f340f99e44f476fe31f1b252b3
@@ -1016,12 +1024,10 @@ CATALOGUE = """
 002	supabase	any	index	public.ix_flavor_descriptors_subcategory_trgm	valid, definition a72d5cde63ab60cb9b70cb5b2c68476d
 002	supabase	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition 7ade2f08c8d65941f546ab06d0f1501e
 002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 974aedf492270a8397a5c8b2bd4e07c7
+002	supabase	any	index	public.ix_mv_descriptor_search_shared_trgm	valid, definition 025ad712b2961459b54a47c4239cc5a0
 002	supabase	any	index	public.ix_mv_descriptor_search_trgm	valid, definition c57e9aa3c1cef8324ce04525e35e49c7
-002	supabase	any	policy	public.mv_descriptor_search.mv_descriptor_search_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-002	supabase	any	policy	public.mv_descriptor_search_forms.mv_descriptor_search_forms_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 002	supabase	any	policy	public.mv_descriptor_search_pair_users.mv_descriptor_search_pair_users_read_own	definition a0314d17768ef9e7168fad6752726466
-002	supabase	any	policy	public.mv_descriptor_search_pairs.mv_descriptor_search_pairs_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-002	supabase	any	policy	public.mv_descriptor_search_prefixes.mv_descriptor_search_prefixes_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+002	supabase	any	policy	public.mv_descriptor_search_shared.mv_descriptor_search_shared_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 002	supabase	any	policy	public.mv_descriptor_search_user_pairs.mv_descriptor_search_user_pairs_read_own	definition a0314d17768ef9e7168fad6752726466
 003	any	any	column	public.mv_category_descriptor_summary.avg_confidence	numeric
 003	any	any	column	public.mv_category_descriptor_summary.avg_intensity	numeric
@@ -1108,7 +1114,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 67a7f97ac8b3601fd8d4058c863f8166
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 287b3367d195f0ab9a7e7068d2aa2174
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition cb49e612ac5eee64e5bbdf57dc74ca17
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition 48bd121c0f4b9f8b0d1da79a45387028
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
@@ -1174,8 +1180,8 @@ CATALOGUE = """
 003	supabase	any	grant	relation public.mv_user_wheel_subcategories to authenticated	SELECT
 003	supabase	any	grant	relation public.mv_wheel_generation_stats to anon	SELECT
 003	supabase	any	grant	relation public.mv_wheel_generation_stats to authenticated	SELECT
-003	supabase	any	policy	public.mv_category_descriptor_summary.mv_category_descriptor_summary_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
-003	supabase	any	policy	public.mv_global_descriptor_stats.mv_global_descriptor_stats_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
+003	supabase	any	policy	public.mv_category_descriptor_summary.mv_category_descriptor_summary_read	definition dd9d48204984763c3e1e181f1d52a9b7
+003	supabase	any	policy	public.mv_global_descriptor_stats.mv_global_descriptor_stats_read	definition dd9d48204984763c3e1e181f1d52a9b7
 003	supabase	any	policy	public.mv_refresh_log.mv_refresh_log_read	definition 9eed2d451a2d623c4bd9a3d033bf5171
 003	supabase	any	policy	public.mv_user_descriptor_summary.mv_user_descriptor_summary_read_own	definition a0314d17768ef9e7168fad6752726466
 003	supabase	any	policy	public.mv_user_wheel_subcategories.mv_user_wheel_subcategories_read_own	definition a0314d17768ef9e7168fad6752726466
@@ -1610,7 +1616,7 @@ CATALOGUE = """
 007	any	any	function	public.rollback_005_partitioning_strategy(boolean,boolean)	definition b837f920ae645b132614c31f21b6227b
 007	any	any	function	public.rollback_006_performance_monitoring(boolean,boolean)	definition 8767d3229235dfb672ee28fe8cd29a7e
 007	any	any	function	public.rollback_all_migrations(boolean,text)	definition 16f593bf9d5c92704844af31196bbea7
-007	any	any	function	public.verify_migrations()	definition 25d0c74911a490307ebe1c2d5b6f7617
+007	any	any	function	public.verify_migrations()	definition 625c69f8ec3d0f12d2d7a1efbe615684
 007	any	any	grant	function flavatix_migrations.catalogue_objects() to anon	none
 007	any	any	grant	function flavatix_migrations.catalogue_objects() to authenticated	none
 007	any	any	grant	function flavatix_migrations.run_rollback(text,boolean,boolean,text) to anon	none
