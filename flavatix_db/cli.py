@@ -254,7 +254,7 @@ def cmd_partition(args: argparse.Namespace) -> int:
                         tqdm.write(f"{step.step}: {step.detail}", file=sys.stdout)
 
                 if args.with_traffic and not args.dry_run:
-                    return _migrate_under_traffic(url, args.batch_size, show)
+                    return _migrate_under_traffic(url, args.batch_size, show, args.baseline)
                 partitioning.migrate(url, args.batch_size, dry_run=args.dry_run, on_step=show)
         elif args.action == "detach":
             if not args.name:
@@ -268,31 +268,57 @@ def cmd_partition(args: argparse.Namespace) -> int:
     return 0
 
 
-def _migrate_under_traffic(url: str, batch_size: int, show: Callable[[Any], None]) -> int:
-    """`partition migrate` while a writer inserts, updates, deletes and reads."""
+def _migrate_under_traffic(
+    url: str, batch_size: int, show: Callable[[Any], None], baseline: int
+) -> int:
+    """`partition migrate` while a writer inserts, updates, deletes and reads.
+
+    The same writer runs alone for ``baseline`` seconds first: a wait it meets
+    then (a checkpoint's I/O, other work on the machine) is not the migration's.
+    """
     import time
 
     from flavatix_db import partitioning, traffic
 
     with traffic.Traffic(url, traffic.sample_users(url), mixed=True) as writer:
         time.sleep(0.5)
+        alone = writer.mark()
+        time.sleep(baseline)
+        beside = writer.mark()
         started = time.perf_counter()
         step = partitioning.migrate(url, batch_size, on_step=show)
         seconds = time.perf_counter() - started
         time.sleep(0.5)
-    report = writer.report()
+    before = writer.report(since=alone, until=beside)
+    report = writer.report(since=beside)
     print(
         f"partition migrate: {seconds:.1f} s, {step.rows_copied} rows copied "
         f"({step.rows_copied / seconds:.0f} rows/s)"
     )
+    if baseline:
+        print(
+            f"the writer alone for {baseline} s before: {_statements(before)}; "
+            f"longest wait {before.max_wait_ms:.0f} ms; {len(before.errors)} failed"
+        )
     print(
-        f"concurrent writer: {report.inserts} INSERT, {report.updates} UPDATE, "
-        f"{report.deletes} DELETE, {report.selects} SELECT; longest wait "
+        f"concurrent writer: {_statements(report)}; longest wait "
         f"{report.max_wait_ms:.0f} ms; {len(report.errors)} failed"
     )
+    for slow in (*before.slow, *report.slow):
+        print(
+            f"  {slow.kind} started {slow.started_at.isoformat(timespec='milliseconds')} "
+            f"took {slow.ms:.0f} ms" + (" (writer alone)" if slow in before.slow else "")
+        )
     for error in report.errors[:3]:
         print(f"  failed: {error}")
     return 1 if report.errors else 0
+
+
+def _statements(report: Any) -> str:
+    return (
+        f"{report.inserts} INSERT, {report.updates} UPDATE, "
+        f"{report.deletes} DELETE, {report.selects} SELECT"
+    )
 
 
 def _status(report: dict[str, Any]) -> str:
@@ -552,6 +578,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-traffic",
         action="store_true",
         help="migrate while a writer inserts, updates and deletes; report its longest wait",
+    )
+    part.add_argument(
+        "--baseline",
+        type=count,
+        default=30,
+        metavar="SECONDS",
+        help="with --with-traffic: run the writer alone this long first and report it apart",
     )
     part.set_defaults(handler=cmd_partition)
     return parser

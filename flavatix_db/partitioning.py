@@ -61,7 +61,9 @@ def _step(cur: psycopg2.extensions.cursor, batch_size: int, dry_run: bool) -> St
 
 
 # A copy batch holds its rows FOR SHARE until it commits: a writer of one of
-# them waits that long. Batches are sized to take about this long.
+# them waits that long. The step ends a batch itself after a quarter of a
+# second; the driver also shrinks batches whose steps take longer than this
+# (a slow commit), and grows quick ones.
 BATCH_SECONDS = 0.4
 SMALLEST_BATCH = 200
 
@@ -85,8 +87,9 @@ def migrate(
 ) -> Step:
     """Run steps until the partitioned table is live (or, dry, say what comes next).
 
-    ``batch_size`` is the largest copy batch; batches shrink so that each one
-    holds its rows for well under a second, whatever the machine's load.
+    ``batch_size`` is the largest copy batch; a step copies fewer rows when
+    its time is up, so that each one holds its rows for well under a second,
+    whatever the machine's load.
     """
     conn = _connect(url)
     try:
@@ -110,6 +113,12 @@ def migrate(
                     batch = _next_batch(batch, batch_size, time.monotonic() - started)
                 if on_step is not None:
                     on_step(step)
+                if step.step == "differ":
+                    # The step reset the copy; running on would rebuild it, but
+                    # a copy that differs is a fault someone should look at.
+                    raise PartitioningError(
+                        f"{step.detail} (run `flavatix-db partition migrate` again to rebuild it)"
+                    )
                 if dry_run or step.done:
                     return step
     finally:

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
@@ -37,12 +38,26 @@ WHERE id = %s
 DELETE = "DELETE FROM public.flavor_descriptors WHERE id = %s"
 
 
+# A statement that took this long is listed with the moment it started, so
+# that it can be matched with the server's log (lock waits, checkpoints).
+SLOW_MS = 300.0
+
+
+@dataclass(frozen=True)
+class SlowStatement:
+    kind: str
+    started_at: datetime
+    ms: float
+
+
 @dataclass
 class Waits:
     """Latencies (ms) of one kind of statement, and the errors it met."""
 
+    kind: str = "statement"
     samples: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    slow: list[SlowStatement] = field(default_factory=list)
 
     @property
     def max_ms(self) -> float:
@@ -51,6 +66,7 @@ class Waits:
     def record(
         self, cur: psycopg2.extensions.cursor, sql: str, params: tuple[Any, ...]
     ) -> list[tuple[Any, ...]]:
+        wall = time.time()
         started = time.perf_counter()
         rows: list[tuple[Any, ...]] = []
         try:
@@ -59,8 +75,19 @@ class Waits:
                 rows = cur.fetchall()
         except psycopg2.Error as exc:
             self.errors.append(str(exc).strip().splitlines()[0])
-        self.samples.append((time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        self.samples.append(ms)
+        if ms >= SLOW_MS:
+            self.slow.append(SlowStatement(self.kind, datetime.fromtimestamp(wall, UTC), ms))
         return rows
+
+    def between(self, start: tuple[int, int, int], end: tuple[int, int, int] | None) -> Waits:
+        """The statements recorded after ``start`` and before ``end`` (from ``position``)."""
+        (s0, e0, w0), (s1, e1, w1) = start, end or self.position()
+        return Waits(self.kind, self.samples[s0:s1], self.errors[e0:e1], self.slow[w0:w1])
+
+    def position(self) -> tuple[int, int, int]:
+        return len(self.samples), len(self.errors), len(self.slow)
 
 
 @dataclass(frozen=True)
@@ -74,10 +101,16 @@ class TrafficReport:
     deletes: int = 0
     update_max_ms: float = 0.0
     delete_max_ms: float = 0.0
+    slow: tuple[SlowStatement, ...] = ()
 
     @property
     def max_wait_ms(self) -> float:
         return max(self.insert_max_ms, self.select_max_ms, self.update_max_ms, self.delete_max_ms)
+
+
+@dataclass(frozen=True)
+class TrafficMark:
+    positions: tuple[tuple[int, int, int], ...]
 
 
 class Traffic:
@@ -102,10 +135,10 @@ class Traffic:
         self._pause = pause
         self._stop = threading.Event()
         self._mixed = mixed
-        self._inserts = Waits()
-        self._selects = Waits()
-        self._updates = Waits()
-        self._deletes = Waits()
+        self._inserts = Waits("INSERT")
+        self._selects = Waits("SELECT")
+        self._updates = Waits("UPDATE")
+        self._deletes = Waits("DELETE")
         # Every row the traffic writes has a source of its own, listed here for cleanup.
         self.source_ids: list[str] = []
         self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
@@ -118,23 +151,52 @@ class Traffic:
         self._stop.set()
         self._thread.join()
 
-    def report(self) -> TrafficReport:
+    def mark(self) -> TrafficMark:
+        """Where the traffic stands now; ``report(since=...)`` covers what came after."""
+        return TrafficMark(tuple(w.position() for w in self._kinds()))
+
+    def report(
+        self, since: TrafficMark | None = None, until: TrafficMark | None = None
+    ) -> TrafficReport:
+        """Every statement so far, or those between two marks."""
+        kinds: tuple[Waits, ...] = self._kinds()
+        if since is not None:
+            ends = until.positions if until else (None,) * len(kinds)
+            kinds = tuple(
+                w.between(m, e) for w, m, e in zip(kinds, since.positions, ends, strict=True)
+            )
+        inserts, selects, updates, deletes = kinds
         return TrafficReport(
-            inserts=len(self._inserts.samples),
-            selects=len(self._selects.samples),
-            insert_max_ms=self._inserts.max_ms,
-            select_max_ms=self._selects.max_ms,
-            errors=tuple(
-                self._inserts.errors
-                + self._selects.errors
-                + self._updates.errors
-                + self._deletes.errors
+            inserts=len(inserts.samples),
+            selects=len(selects.samples),
+            insert_max_ms=inserts.max_ms,
+            select_max_ms=selects.max_ms,
+            errors=tuple(inserts.errors + selects.errors + updates.errors + deletes.errors),
+            updates=len(updates.samples),
+            deletes=len(deletes.samples),
+            update_max_ms=updates.max_ms,
+            delete_max_ms=deletes.max_ms,
+            slow=tuple(
+                sorted(
+                    (*inserts.slow, *selects.slow, *updates.slow, *deletes.slow),
+                    key=lambda s: s.started_at,
+                )
             ),
-            updates=len(self._updates.samples),
-            deletes=len(self._deletes.samples),
-            update_max_ms=self._updates.max_ms,
-            delete_max_ms=self._deletes.max_ms,
         )
+
+    def _kinds(self) -> tuple[Waits, Waits, Waits, Waits]:
+        # Lists only grow and the traffic thread appends to them: a copy of
+        # each is a consistent enough view.
+        return (
+            self._copy(self._inserts),
+            self._copy(self._selects),
+            self._copy(self._updates),
+            self._copy(self._deletes),
+        )
+
+    @staticmethod
+    def _copy(waits: Waits) -> Waits:
+        return Waits(waits.kind, list(waits.samples), list(waits.errors), list(waits.slow))
 
     def _run(self) -> None:
         conn = psycopg2.connect(self._url, application_name="flavatix-db traffic")

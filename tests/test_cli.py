@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flavatix_db import cli, cluster
-from tests.dbtools import ALEMBIC, PROJECT_ROOT
+from tests.dbtools import ALEMBIC, PROJECT_ROOT, load_sample
 
 FLAVATIX_DB = [sys.executable, "-m", "flavatix_db.cli"]
 
@@ -195,3 +195,36 @@ def test_upgrade_under_load_both_ways(empty_db_url: str) -> None:
     for kind in ("INSERT", "SELECT", "UPDATE", "DELETE"):
         assert f"concurrent single-row {kind}: " in out
     assert out.count("failed statements: 0") == 2
+
+
+def test_partition_migrate_with_traffic_reports_the_writer_alone_apart(
+    head_plain_db_url: str,
+) -> None:
+    """The writer's waits before the migration and beside it are reported apart."""
+    load_sample(head_plain_db_url, 300)
+    result = subprocess.run(
+        [
+            *FLAVATIX_DB,
+            "--url",
+            head_plain_db_url,
+            "partition",
+            "migrate",
+            "--with-traffic",
+            "--baseline",
+            "1",
+            "--batch-size",
+            "100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    out = result.stdout
+    assert "switch: flavor_descriptors is now partitioned" in out
+    alone = next(line for line in out.splitlines() if line.startswith("the writer alone for 1 s"))
+    beside = next(line for line in out.splitlines() if line.startswith("concurrent writer:"))
+    for line in (alone, beside):
+        assert "longest wait" in line and "; 0 failed" in line
+        assert int(line.split(" INSERT")[0].split()[-1]) > 0

@@ -457,6 +457,118 @@ def test_copy_resumes_after_a_kill(populated: str) -> None:
     assert scalar(url, "SELECT count(DISTINCT id) = count(*) FROM flavor_descriptors")
 
 
+def step_until(url: str, kind: str) -> list[str]:
+    """Committed steps, one call each, up to the first of ``kind``; the kinds seen."""
+    seen: list[str] = []
+    while not seen or seen[-1] != kind:
+        assert len(seen) < 200, seen
+        seen.append(scalar(url, "SELECT step FROM public.migrate_to_partitioned_table(500, false)"))
+    return seen
+
+
+def phase(url: str) -> str:
+    return str(scalar(url, "SELECT phase FROM flavatix_partitions.migration_state"))
+
+
+def test_the_compare_is_a_step_of_its_own_and_the_switch_uses_it(populated: str) -> None:
+    url = populated
+    before = descriptors_checksum(url)
+    seen = step_until(url, "compare")
+    assert seen[0] == "prepare" and "copy" in seen, seen
+    assert phase(url) == "switch"
+    assert scalar(url, LIVE_KIND) == "r"
+    check = partitioning.status(url)["last_check"]
+    assert check["equal"] is True and check["live"]["count"] == 2_000
+    # Writes between the two steps reach the copy through the mirror alone.
+    insert_descriptor(url, created_at="2025-06-01")
+    execute(
+        url,
+        "DELETE FROM public.flavor_descriptors WHERE id = (SELECT id FROM "
+        "public.flavor_descriptors ORDER BY id LIMIT 1)",
+    )
+    expected = descriptors_checksum(url)
+    dry = partitioning.migrate(url, 500, dry_run=True)
+    assert (dry.step, phase(url)) == ("switch", "switch")
+    final = partitioning.migrate(url, 500)
+    assert final.step == "switch" and final.done
+    assert scalar(url, LIVE_KIND) == "p"
+    assert descriptors_checksum(url) == expected != before
+    assert scalar(url, "SELECT count(*) FROM flavatix_unpartitioned.flavor_descriptors") == 2_000
+
+
+def test_a_copy_step_stops_when_its_time_is_up(populated: str) -> None:
+    """A writer of a row in a copy batch waits for the batch: the step bounds it."""
+    url = populated
+    before = descriptors_checksum(url)
+    assert step_until(url, "prepare") == ["prepare"]
+    # Make copying slow: 250 rows (one chunk) now take half a second.
+    execute(
+        url,
+        "CREATE FUNCTION public.slow_copy() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.002); RETURN NULL; END $$; "
+        "CREATE TRIGGER slow_copy AFTER INSERT ON flavatix_partitions.flavor_descriptors "
+        "FOR EACH ROW EXECUTE FUNCTION public.slow_copy()",
+    )
+    started = time.monotonic()
+    step = scalar(url, "SELECT step FROM public.migrate_to_partitioned_table(1000000, false)")
+    seconds = time.monotonic() - started
+    assert step == "copy"
+    assert scalar(url, "SELECT rows_copied FROM flavatix_partitions.migration_state") == 250
+    assert seconds < 1.0
+    execute(
+        url,
+        "DROP TRIGGER slow_copy ON flavatix_partitions.flavor_descriptors; "
+        "DROP FUNCTION public.slow_copy()",
+    )
+    assert migrate(url, batch=1_000).done
+    assert descriptors_checksum(url) == before
+
+
+def test_a_switch_refuses_a_compare_that_no_longer_holds(populated: str) -> None:
+    url = populated
+    step_until(url, "compare")
+    # Another step after the compare: the state moved on without it.
+    execute(url, "UPDATE flavatix_partitions.migration_state SET updated_at = now()")
+    assert step_until(url, "stale")[-1] == "stale"
+    assert phase(url) == "views"
+    assert step_until(url, "compare") == ["compare"]
+    # An old compare.
+    execute(
+        url,
+        "UPDATE flavatix_partitions.migration_state SET updated_at = now() - interval '11 min', "
+        "last_check = jsonb_set(last_check, '{checked_at}', "
+        "to_jsonb(now() - interval '11 min'))",
+    )
+    detail = scalar(url, "SELECT detail FROM public.migrate_to_partitioned_table(500, false)")
+    assert "more than 10 minutes old" in detail
+    assert scalar(url, LIVE_KIND) == "r"
+    assert step_until(url, "compare") == ["compare"]
+    # A write the mirror missed (its trigger disabled for it): refused, compared
+    # again, found different, and the copy is rebuilt from the start.
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "ALTER TABLE public.flavor_descriptors DISABLE TRIGGER flavatix_partition_mirror"
+        )
+        cur.execute(
+            "UPDATE public.flavor_descriptors SET descriptor_text = 'unmirrored' "
+            "WHERE id = (SELECT id FROM public.flavor_descriptors ORDER BY id LIMIT 1)"
+        )
+        cur.execute(
+            "ALTER TABLE public.flavor_descriptors ENABLE TRIGGER flavatix_partition_mirror"
+        )
+    expected = descriptors_checksum(url)
+    detail = scalar(url, "SELECT detail FROM public.migrate_to_partitioned_table(500, false)")
+    assert "the copy or the mirror trigger changed" in detail
+    with pytest.raises(partitioning.PartitioningError, match="differ"):
+        partitioning.migrate(url, 500)
+    assert phase(url) == "idle"
+    assert partitioning.status(url)["last_check"]["equal"] is False
+    assert scalar(url, LIVE_KIND) == "r"
+    assert migrate(url, batch=500).done
+    assert scalar(url, LIVE_KIND) == "p"
+    assert descriptors_checksum(url) == expected
+
+
 QUERIES = (
     "SELECT public.generate_wheel_data_optimized(%(a)s) - 'generatedAt'",
     "SELECT * FROM public.get_descriptors_paginated(%(a)s, p_limit => 100)",

@@ -21,10 +21,11 @@ carry the parent's row level security, are unreachable over HTTP.
 An empty flavor_descriptors is switched during the upgrade. A populated one is
 switched by `flavatix-db partition migrate` (or repeated calls of
 migrate_to_partitioned_table(n, false)): a trigger mirrors every write to the
-partitioned copy, committed batches copy the rest, the materialized views are
-rebuilt over the copy, both tables are compared (count and checksum of every
-column), and the names are swapped under locks taken with a short
-lock_timeout. The downgrade moves back the same way.
+partitioned copy, committed batches copy the rest (each ends after 250 ms:
+a writer of one of its rows waits for it), the materialized views are rebuilt
+over the copy, both tables are compared (count and checksums of every column)
+in a step of their own, and the names are swapped under locks taken with a
+short lock_timeout. The downgrade moves back the same way.
 
 Unique keys: a partitioned table can only enforce keys that contain created_at.
 The primary key becomes (id, created_at); id, 000's one text per source and
@@ -629,8 +630,8 @@ AS $$
 DECLARE
     cols text := flavatix_partitions.columns(p_live);
     result jsonb;
-    sums text := 'SELECT count(*), sum(hashtextextended(r::text, 0)::numeric), '
-                 'sum(hashtextextended(r::text, 1)::numeric) '
+    sums text := 'SELECT count(*) AS count, sum(hashtextextended(r::text, 0)::numeric) AS sum0, '
+                 'sum(hashtextextended(r::text, 1)::numeric) AS sum1 '
                  'FROM (SELECT ROW(%s) AS r FROM %s) t';
 BEGIN
     EXECUTE format('SELECT jsonb_build_object(''live'', (SELECT to_jsonb(a) FROM (%s) a), '
@@ -640,6 +641,21 @@ BEGIN
     RETURN result || jsonb_build_object('equal', result -> 'live' = result -> 'incoming',
                                         'checked_at', now());
 END;
+$$;
+
+-- What a compare vouches for: this copy, fed by this mirror trigger, enabled.
+-- The trigger's catalog row gets a new xmin when it is disabled, enabled or
+-- made again, so any of those after a compare shows.
+CREATE OR REPLACE FUNCTION flavatix_partitions.copy_stamp(p_live regclass, p_incoming regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = ''
+AS $$
+    SELECT jsonb_build_object('stamp', jsonb_build_object(
+        'incoming', p_incoming::oid,
+        'mirror', (SELECT t.xmin::text FROM pg_catalog.pg_trigger t
+                   WHERE t.tgrelid = p_live AND t.tgname = 'flavatix_partition_mirror'
+                     AND t.tgparentid = 0 AND t.tgenabled IN ('O', 'A'))))
 $$;
 
 -- The swap, all catalog changes: the views over the live table are dropped
@@ -787,6 +803,14 @@ DECLARE
     v record;
     seen bigint;
     last_id uuid;
+    stale text;
+    -- How long a copy step may hold the rows it copies, and its chunks.
+    copy_budget constant interval := '250 milliseconds';
+    copy_chunk constant integer := 250;
+    copy_started constant timestamptz := pg_catalog.clock_timestamp();
+    chunk integer;
+    chunk_seen bigint;
+    chunk_last uuid;
 BEGIN
     -- One driver at a time; a second one is told, not queued.
     IF NOT pg_catalog.pg_try_advisory_xact_lock(7146220932) THEN
@@ -873,19 +897,31 @@ BEGIN
             RETURN;
         END IF;
         -- FOR SHARE waits for writers of these rows and returns their
-        -- committed version; a row the mirror already wrote is skipped. A row
-        -- held by a long transaction makes the step give up (55P03) and be
-        -- retried, rather than hold the batch's other rows meanwhile.
-        PERFORM pg_catalog.set_config('lock_timeout', '1s', true);
-        EXECUTE format(
-            'WITH batch AS (SELECT %1$s FROM public.flavor_descriptors '
-            '               WHERE %3$s ORDER BY id LIMIT $2 FOR SHARE), '
-            '     copied AS (INSERT INTO %2$s (%1$s) SELECT %1$s FROM batch '
-            '                ON CONFLICT DO NOTHING RETURNING 1) '
-            'SELECT (SELECT count(*) FROM batch), '
-            '       (SELECT id FROM batch ORDER BY id DESC LIMIT 1)', cols, incoming,
-            CASE WHEN st.copy_cursor IS NULL THEN 'true' ELSE 'id > $1' END)
-            INTO seen, last_id USING st.copy_cursor, p_batch_size;
+        -- committed version; a row the mirror already wrote is skipped. The
+        -- rows stay held until the step commits, so a writer of one of them
+        -- waits that long: the batch is copied in chunks and ends early once
+        -- copy_budget is spent, however slow the machine is at the moment. A
+        -- row held by a long transaction makes the step give up (55P03) and
+        -- be retried, rather than hold the rows it has meanwhile.
+        PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
+        seen := 0;
+        last_id := st.copy_cursor;
+        LOOP
+            chunk := least(copy_chunk, p_batch_size - seen);
+            EXECUTE format(
+                'WITH batch AS (SELECT %1$s FROM public.flavor_descriptors '
+                '               WHERE %3$s ORDER BY id LIMIT $2 FOR SHARE), '
+                '     copied AS (INSERT INTO %2$s (%1$s) SELECT %1$s FROM batch '
+                '                ON CONFLICT DO NOTHING RETURNING 1) '
+                'SELECT (SELECT count(*) FROM batch), '
+                '       (SELECT id FROM batch ORDER BY id DESC LIMIT 1)', cols, incoming,
+                CASE WHEN last_id IS NULL THEN 'true' ELSE 'id > $1' END)
+                INTO chunk_seen, chunk_last USING last_id, chunk;
+            seen := seen + chunk_seen;
+            last_id := coalesce(chunk_last, last_id);
+            EXIT WHEN chunk_seen < chunk OR seen >= p_batch_size
+                      OR pg_catalog.clock_timestamp() >= copy_started + copy_budget;
+        END LOOP;
         IF seen > 0 THEN
             UPDATE flavatix_partitions.migration_state
             SET copy_cursor = last_id, rows_copied = rows_copied + seen,
@@ -919,25 +955,81 @@ BEGIN
             RETURN;
         END IF;
         IF p_dry_run THEN
-            RETURN QUERY SELECT 'switch'::text,
-                'would compare both tables and switch under short locks'::text,
+            RETURN QUERY SELECT 'compare'::text,
+                'would compare both tables (count and checksums of every column)'::text,
                 st.rows_copied, st.rows_total, false;
             RETURN;
         END IF;
-        -- Compared once without locks, so a difference is reported without
-        -- ever blocking anyone; compared again, exactly, under the locks.
-        st.last_check := flavatix_partitions.compare(live, incoming);
-        UPDATE flavatix_partitions.migration_state
-        SET last_check = st.last_check, updated_at = now();
+        -- A step of its own, without locks: it blocks nobody however long it
+        -- takes, and a switch that has to wait for its locks does not redo it.
+        st.last_check := flavatix_partitions.compare(live, incoming)
+                         || flavatix_partitions.copy_stamp(live, incoming);
+        -- Without the mirror, writes since the copy are missing from it.
+        IF st.last_check #>> '{stamp,mirror}' IS NULL THEN
+            st.last_check := st.last_check || '{"equal": false}';
+        END IF;
         IF NOT (st.last_check ->> 'equal')::boolean THEN
-            RAISE EXCEPTION 'flavor_descriptors and its copy differ: %', st.last_check
-                USING ERRCODE = 'XX001',
-                      HINT = 'Nothing was switched. Start over: the next step rebuilds the copy.';
+            -- Without the mirror, the next step copies everything again
+            -- rather than take the copy for one kept in step.
+            PERFORM flavatix_partitions.drop_mirror(live);
+            UPDATE flavatix_partitions.migration_state
+            SET phase = 'idle', last_check = st.last_check, updated_at = now();
+            RETURN QUERY SELECT 'differ'::text,
+                format('flavor_descriptors and its copy differ (%s); nothing was switched, '
+                       'the next step rebuilds the copy', st.last_check),
+                st.rows_copied, st.rows_total, false;
+            RETURN;
+        END IF;
+        UPDATE flavatix_partitions.migration_state
+        SET phase = 'switch', last_check = st.last_check, updated_at = now();
+        RETURN QUERY SELECT 'compare'::text,
+            format('both tables hold %s rows with the same checksums',
+                   st.last_check -> 'live' ->> 'count'),
+            st.rows_copied, st.rows_total, false;
+        RETURN;
+    END IF;
+
+    IF st.phase = 'switch' THEN
+        -- The compare holds for the switch only if the mirror alone wrote to
+        -- the copy since: no other step ran, the copy and the mirror are the
+        -- ones compared, and not so long ago that a write which skips
+        -- triggers (session_replication_role = replica) is likely.
+        stale := CASE
+            WHEN st.last_check IS NULL OR NOT (st.last_check ->> 'equal')::boolean
+                THEN 'there is no successful compare'
+            WHEN st.updated_at IS DISTINCT FROM (st.last_check ->> 'checked_at')::timestamptz
+                THEN 'another step ran after it'
+            WHEN st.last_check -> 'stamp' IS DISTINCT FROM
+                 flavatix_partitions.copy_stamp(live, incoming) -> 'stamp'
+                THEN 'the copy or the mirror trigger changed after it'
+            WHEN (st.last_check ->> 'checked_at')::timestamptz
+                 < now() - interval '10 minutes'
+                THEN 'it is more than 10 minutes old'
+        END;
+        IF stale IS NOT NULL THEN
+            IF NOT p_dry_run THEN
+                UPDATE flavatix_partitions.migration_state
+                SET phase = 'views', updated_at = now();
+            END IF;
+            RETURN QUERY SELECT 'stale'::text,
+                format('the compare of %s does not hold: %s; nothing was switched, '
+                       'the next step compares again',
+                       coalesce(st.last_check ->> 'checked_at', 'never'), stale),
+                st.rows_copied, st.rows_total, false;
+            RETURN;
+        END IF;
+        IF p_dry_run THEN
+            RETURN QUERY SELECT 'switch'::text,
+                format('would switch under short locks (compared at %s)',
+                       st.last_check ->> 'checked_at'),
+                st.rows_copied, st.rows_total, false;
+            RETURN;
         END IF;
         PERFORM flavatix_partitions.switch(incoming);
         RETURN QUERY SELECT 'switch'::text,
-            format('flavor_descriptors is now %s; %s rows, same checksum', p_target,
-                   st.last_check -> 'live' ->> 'count'),
+            format('flavor_descriptors is now %s; %s rows had the same checksums at %s',
+                   p_target, st.last_check -> 'live' ->> 'count',
+                   st.last_check ->> 'checked_at'),
             st.rows_copied, st.rows_total, true;
         RETURN;
     END IF;
@@ -952,6 +1044,8 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     finished boolean := false;
+    kind text;
+    detail text;
 BEGIN
     IF p_only_if_empty AND EXISTS (SELECT FROM public.flavor_descriptors) THEN
         RAISE NOTICE 'flavor_descriptors holds rows: partition it online with '
@@ -959,9 +1053,13 @@ BEGIN
         RETURN;
     END IF;
     WHILE NOT finished LOOP
-        SELECT s.done INTO finished
+        SELECT s.done, s.step, s.detail INTO finished, kind, detail
         FROM flavatix_partitions.step(p_target, p_batch_size, false) s;
         COMMIT;
+        -- The copy has been reset; a rerun rebuilds it, but a person should look first.
+        IF kind = 'differ' THEN
+            RAISE EXCEPTION '%', detail USING ERRCODE = 'XX001';
+        END IF;
     END LOOP;
     IF p_only_if_empty THEN
         -- Nothing to fall back to: an empty plain table need not be kept in step.

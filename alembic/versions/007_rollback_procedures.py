@@ -1252,7 +1252,8 @@ CATALOGUE = """
 005	any	any	function	flavatix_partitions.check_switchable()	definition 9a05b3b0ad17cf9d74b6a0f589ad31ed
 005	any	any	function	flavatix_partitions.cleanup()	definition 743cbdfe71d03e2a08fdc87615499f56
 005	any	any	function	flavatix_partitions.columns(regclass,text)	definition 438161650c53cb1c44ba080a5f532467
-005	any	any	function	flavatix_partitions.compare(regclass,regclass)	definition e8935862e844a5c28b228da350680861
+005	any	any	function	flavatix_partitions.compare(regclass,regclass)	definition 17b4d75fc9836d557f01fc02d2ec4de0
+005	any	any	function	flavatix_partitions.copy_stamp(regclass,regclass)	definition 9f8a5a83502149864d0c9bdbc0761940
 005	any	any	function	flavatix_partitions.create_month(regclass,date)	definition fce32ffb3fa2ce0734016898b7dcbdb6
 005	any	any	function	flavatix_partitions.create_partitioned(regclass)	definition f9b4ad65b89112f1e25db9c390ce2a9d
 005	any	any	function	flavatix_partitions.create_unpartitioned(regclass)	definition 4e1b5a0058e90c5871b53f961199ab00
@@ -1266,8 +1267,8 @@ CATALOGUE = """
 005	any	any	function	flavatix_partitions.log(text,text,bigint,text)	definition 2849ec29a144b576f1255775bc3d3ffa
 005	any	any	function	flavatix_partitions.months(regclass)	definition a6cd638979b21ca5796518e645975cb3
 005	any	any	function	flavatix_partitions.partition_name(date)	definition f7d4d339d198c4d8e868cf924b09ebde
-005	any	any	function	flavatix_partitions.run_to(text,integer,boolean)	definition ee5eada75d3a0a071346689a2e6d8700
-005	any	any	function	flavatix_partitions.step(text,integer,boolean)	definition bf39af962970d8ae412fe883917dfe70
+005	any	any	function	flavatix_partitions.run_to(text,integer,boolean)	definition 10f249bc9da30583a6a425c04b7531dd
+005	any	any	function	flavatix_partitions.step(text,integer,boolean)	definition 1db6b30f771dcc98639df7c3c20c6e2e
 005	any	any	function	flavatix_partitions.swap(regclass)	definition 23c36b927321759310d8891c55061744
 005	any	any	function	flavatix_partitions.switch(regclass,text,integer)	definition f762c79e0a13e5cc7185c6efcb8f6b60
 005	any	any	function	flavatix_partitions.table_of_kind(text)	definition 15529da4140ee067b9651945193a7a03
@@ -1292,6 +1293,8 @@ CATALOGUE = """
 005	any	any	grant	function flavatix_partitions.columns(regclass,text) to authenticated	none
 005	any	any	grant	function flavatix_partitions.compare(regclass,regclass) to anon	none
 005	any	any	grant	function flavatix_partitions.compare(regclass,regclass) to authenticated	none
+005	any	any	grant	function flavatix_partitions.copy_stamp(regclass,regclass) to anon	none
+005	any	any	grant	function flavatix_partitions.copy_stamp(regclass,regclass) to authenticated	none
 005	any	any	grant	function flavatix_partitions.create_month(regclass,date) to anon	none
 005	any	any	grant	function flavatix_partitions.create_month(regclass,date) to authenticated	none
 005	any	any	grant	function flavatix_partitions.create_partitioned(regclass) to anon	none
