@@ -26,13 +26,17 @@ def cluster_home() -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)
 
 
-def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, home: Path | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """flavatix-db in a process of its own; with ``home``, its embedded cluster lives there."""
+    home_env = {} if home is None else {"FLAVATIX_DB_HOME": str(home)}
     return subprocess.run(
         [*FLAVATIX_DB, *args],
-        env={**os.environ, "FLAVATIX_DB_HOME": str(home)},
+        env={**os.environ, **home_env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -172,21 +176,9 @@ def test_alembic_with_a_bad_url_or_setting_is_one_clear_line(args: list[str], sa
 
 def test_upgrade_under_load_both_ways(empty_db_url: str) -> None:
     """Smoke test of the measurement: upgrade, then downgrade to 000, under traffic."""
-    result = subprocess.run(
-        [
-            *FLAVATIX_DB,
-            "--url",
-            empty_db_url,
-            "upgrade-under-load",
-            "--rows",
-            "500",
-            "--downgrade-to",
-            "000",
-        ],
-        capture_output=True,
-        text=True,
+    result = run(
+        *("--url", empty_db_url, "upgrade-under-load", "--rows", "500", "--downgrade-to", "000"),
         timeout=600,
-        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     out = result.stdout
@@ -202,23 +194,10 @@ def test_partition_migrate_with_traffic_reports_the_writer_alone_apart(
 ) -> None:
     """The writer's waits before the migration and beside it are reported apart."""
     load_sample(head_plain_db_url, 300)
-    result = subprocess.run(
-        [
-            *FLAVATIX_DB,
-            "--url",
-            head_plain_db_url,
-            "partition",
-            "migrate",
-            "--with-traffic",
-            "--baseline",
-            "1",
-            "--batch-size",
-            "100",
-        ],
-        capture_output=True,
-        text=True,
+    result = run(
+        *("--url", head_plain_db_url, "partition", "migrate", "--with-traffic"),
+        *("--baseline", "1", "--batch-size", "100"),
         timeout=300,
-        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     out = result.stdout
