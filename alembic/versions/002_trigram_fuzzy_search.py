@@ -598,19 +598,13 @@ REVOKE ALL ON FUNCTION public.flavatix_refresh_search(uuid[], text[], boolean) F
 """
 
 SEARCH_TABLE_NAMES = tuple(SEARCH_TABLES)
-DERIVED_VIEWS = SEARCH_TABLE_NAMES[1:]
 
 # The search tables and the helpers that build them are closed to PUBLIC and
 # to Supabase's API roles.
-REVOKE_DERIVED = """
+REVOKE_DERIVED = f"""
 DO $$
 DECLARE
-    views constant text[] := ARRAY['mv_descriptor_search', 'mv_descriptor_search_shared',
-                                   'mv_descriptor_search_forms',
-                                   'mv_descriptor_search_prefixes',
-                                   'mv_descriptor_search_pairs',
-                                   'mv_descriptor_search_pair_users',
-                                   'mv_descriptor_search_user_pairs'];
+    views constant text[] := ARRAY{list(SEARCH_TABLE_NAMES)};
     r text;
     v text;
 BEGIN
