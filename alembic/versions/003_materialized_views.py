@@ -140,26 +140,15 @@ VIEW_KEYS: dict[str, str] = {
     "mv_wheel_generation_stats": "(user_id)",
 }
 
-# What a summary row depends on: every row of one user, or every row of one
-# normalized form (a global or per-category group never spans two forms).
-# The refresh recomputes exactly the groups of the users and forms that
-# changed, from the table, with the same query that builds the whole summary.
-USER_FILTER = "WHERE user_id = ANY (v_users)\n"
-FORM_FILTER = "WHERE normalized_form = ANY (v_forms)\n"
-# The per-form summary is finer still: a group has one user, form and type,
-# so only the changed (user, form, type) keys are recomputed, each by one probe
-# of the (user_id, normalized_form, descriptor_type) index.
+# The per-form summary has one user, form and type per group: the refresh
+# recomputes the changed (user, form, type) keys from the table, each by one
+# probe of the (user_id, normalized_form, descriptor_type) index, with the
+# query that builds the whole summary.
 CHANGED_KEYS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 KEY_FILTER = (
     "WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t\n"
     f"    FROM {CHANGED_KEYS})\n"
 )
-KEYED_BY: dict[str, str] = {
-    "mv_user_descriptor_summary": KEY_FILTER,
-    "mv_global_descriptor_stats": FORM_FILTER,
-    "mv_category_descriptor_summary": FORM_FILTER,
-    "mv_wheel_generation_stats": USER_FILTER,
-}
 
 
 def summary_body(name: str, where: str = "") -> str:
@@ -171,9 +160,97 @@ def summary_body(name: str, where: str = "") -> str:
 # many users wrote (the same number as revision 002's shared vocabulary).
 SHARED_MIN_USERS = 3
 
+
+# The columns of flavor_descriptors a change row copies (what the summaries
+# read), with their types in mv_refresh_changes. All may be NULL there: a
+# write must never fail on its bookkeeping.
+TRACKED: dict[str, str] = {
+    "user_id": "uuid",
+    "source_type": "text",
+    "source_id": "uuid",
+    "descriptor_text": "text",
+    "descriptor_type": "text",
+    "category": "text",
+    "subcategory": "text",
+    "normalized_form": "text",
+    "intensity": "integer",
+    "confidence_score": "numeric",
+    "item_name": "text",
+    "item_category": "text",
+    "created_at": "timestamptz",
+    "ai_extracted": "boolean",
+}
+CHANGE_COLUMNS_DDL = ",\n".join(f"    {name} {kind}" for name, kind in TRACKED.items())
+CHANGE_COLUMNS = ", ".join(TRACKED)
+
+# The refresh's own counts, from which it brings the aggregates over all
+# users up to date by adding what changed, instead of reading every row of a
+# changed group again (a popular form has rows from most users). Per
+# (form, type, category, subcategory, item category) group ("CG" below): its
+# totals, and how often each spelling, intensity, item name and user occurs in
+# it; per (form, type, category, subcategory) group ("G"): its users and
+# smallest row id; per user: how often each source and category occurs.
+# A count of distinct values changes when a value's count leaves or reaches 0;
+# a mode or median is read from the few counts of one group; a maximum or
+# minimum is read again only when a change removed the value it was.
+G_KEY = ("normalized_form", "descriptor_type", "category", "subcategory")
+CG_KEY = (*G_KEY, "item_category")
+NOT_NULL_KEYS = frozenset(
+    {"normalized_form", "descriptor_type", "user_id", "descriptor_text", "intensity",
+     "item_name", "source_type", "source_id"}
+)  # fmt: skip
+COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    # name -> (unique key, columns)
+    "mv_refresh_groups": (
+        CG_KEY,
+        "occurrences bigint NOT NULL, intensity_sum bigint NOT NULL, "
+        "intensity_count bigint NOT NULL, confidence_sum numeric NOT NULL, "
+        "confidence_count bigint NOT NULL, users bigint NOT NULL, items bigint NOT NULL, "
+        "last_used_at timestamptz",
+    ),
+    "mv_refresh_group_texts": ((*CG_KEY, "descriptor_text"), "occurrences bigint NOT NULL"),
+    "mv_refresh_group_intensities": ((*CG_KEY, "intensity"), "occurrences bigint NOT NULL"),
+    "mv_refresh_group_items": ((*CG_KEY, "item_name"), "occurrences bigint NOT NULL"),
+    "mv_refresh_group_users": (
+        ("normalized_form", "descriptor_type", "user_id", *CG_KEY[2:]),
+        "occurrences bigint NOT NULL, last_used_at timestamptz, sample_id text",
+    ),
+    "mv_refresh_global_groups": (G_KEY, "users bigint NOT NULL, sample_id text"),
+    "mv_refresh_user_sources": (
+        ("user_id", "source_type", "source_id"),
+        "occurrences bigint NOT NULL",
+    ),
+    "mv_refresh_user_categories": (("user_id", "category"), "occurrences bigint NOT NULL"),
+}
+COUNT_TABLE_NAMES = list(COUNT_TABLES)
+
+
+def key_column_ddl(column: str) -> str:
+    kind = TRACKED.get(column, "uuid")
+    return f"{column} {kind}" + (" NOT NULL" if column in NOT_NULL_KEYS else "")
+
+
+# Empty tables with a unique key each (NULLS NOT DISTINCT: a NULL category is
+# a key too), read and written only by the refresh.
+CREATE_COUNT_TABLES = "\n".join(
+    f"""CREATE TABLE IF NOT EXISTS public.{name} (
+    {", ".join(key_column_ddl(c) for c in key)},
+    {columns},
+    CONSTRAINT {name}_key UNIQUE NULLS NOT DISTINCT ({", ".join(key)})
+);
+COMMENT ON TABLE public.{name} IS
+    'Counts refresh_descriptor_views() keeps to bring the summaries up to date by difference.';
+REVOKE ALL ON public.{name} FROM PUBLIC;
+-- Enabling it again is harmless, so a re-run is safe.
+-- squawk-ignore prefer-robust-stmts
+ALTER TABLE public.{name} ENABLE ROW LEVEL SECURITY;"""
+    for name, (key, columns) in COUNT_TABLES.items()
+)
+
+
 # Not readable or executable by the API roles: the views bypass row level
 # security, the builder trusts its caller, refreshing is a maintenance job.
-REVOKE_FROM_API_ROLES = """
+REVOKE_FROM_API_ROLES = f"""
 DO $$
 DECLARE
     r text;
@@ -184,7 +261,7 @@ BEGIN
         FOREACH obj IN ARRAY ARRAY['mv_user_descriptor_summary', 'mv_global_descriptor_stats',
                                    'mv_category_descriptor_summary', 'mv_wheel_generation_stats',
                                    'mv_refresh_status', 'mv_refresh_log',
-                                   'mv_refresh_changes'] LOOP
+                                   'mv_refresh_changes'] || ARRAY{COUNT_TABLE_NAMES} LOOP
             EXECUTE format('REVOKE ALL ON public.%I FROM %I', obj, r);
         END LOOP;
         EXECUTE format('REVOKE ALL ON FUNCTION public.refresh_descriptor_views(boolean) '
@@ -199,34 +276,40 @@ END;
 $$;
 """
 
+
+def same(a: str, b: str, columns: Sequence[str]) -> str:
+    """Join condition on key columns: NULL matches NULL where a key may be NULL."""
+    return " AND ".join(
+        f"{a}.{c} = {b}.{c}" if c in NOT_NULL_KEYS else f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}"
+        for c in columns
+    )
+
+
 CREATE_STATUS = """
 CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
     view_name text PRIMARY KEY,
     last_refreshed_at timestamptz
 );
 
--- One row per inserted row, or per updating or deleting statement, appended
--- by the change-tracking triggers:
--- how many rows it changed, and each distinct (user, normalized form, type)
--- of those rows, old and new versions (three arrays, one entry per key):
--- the summary groups it may have changed.
+-- One row per row version a write removed (sign -1) or added (+1), appended
+-- by the change-tracking triggers, with the columns the summaries read: an
+-- insert adds one, a delete one, an update two (changed_rows counts the rows
+-- written: 1 on the added or deleted version, 0 on an update's old one).
 -- Appending (never updating a shared counter row) keeps concurrent writers
 -- from queueing behind each other's row locks until commit.
 CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    changed_rows bigint NOT NULL CHECK (changed_rows > 0),
-    user_ids uuid[] NOT NULL,
-    normalized_forms text[] NOT NULL,
-    descriptor_types text[] NOT NULL,
+    changed_rows smallint NOT NULL CHECK (changed_rows IN (0, 1)),
+    sign smallint NOT NULL CHECK (sign IN (-1, 1)),
+{CHANGE_COLUMNS_DDL},
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE public.mv_refresh_log IS
     'When refresh_descriptor_views() last refreshed each descriptor view.';
 COMMENT ON TABLE public.mv_refresh_changes IS
-    'Rows changed (per inserted row, or per updating or deleting statement) since the last '
-    'refresh, with their users, '
-    'normalized forms and types; consumed by refresh_descriptor_views().';
+    'Row versions written since the last refresh (sign -1 removed, +1 added), with the '
+    'columns the summaries read; consumed by refresh_descriptor_views().';
 
 -- Revision 002's search tables were filled before change tracking began:
 -- the first refresh rebuilds them whole, unless the table was empty, when
@@ -251,6 +334,11 @@ FROM search,
                      ('mv_wheel_generation_stats', now())) AS v (view_name, refreshed_at)
 ON CONFLICT (view_name) DO NOTHING;
 
+-- The refresh's own counts start empty: the first refresh builds them whole.
+INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
+SELECT unnest(ARRAY{COUNT_TABLE_NAMES}), NULL
+ON CONFLICT (view_name) DO NOTHING;
+
 CREATE OR REPLACE VIEW public.mv_refresh_status AS
 SELECT l.view_name,
        l.last_refreshed_at,
@@ -265,33 +353,33 @@ COMMENT ON VIEW public.mv_refresh_status IS
 
 REVOKE ALL ON public.mv_refresh_log, public.mv_refresh_changes, public.mv_refresh_status
     FROM PUBLIC;
-"""
+""".replace("{CHANGE_COLUMNS_DDL}", CHANGE_COLUMNS_DDL).replace(
+    "{COUNT_TABLE_NAMES}", str(COUNT_TABLE_NAMES)
+)
 
-# Inserts are recorded per row: the common write is one INSERT of one row, and
-# a row trigger appending one VALUES row costs it about a tenth, where a
-# statement trigger aggregating its transition table cost it a quarter
-# (measured with scripts/insert_cost.sql); a multi-row INSERT appends a row per
-# row. Updates and deletes are recorded per statement with transition tables:
-# an update records the users and forms of both versions of each row, since a
-# row moved to another user or form changes the groups it left and the groups it
-# joined. PostgreSQL allows a transition
-# table only on a single-event trigger, hence two triggers on one function. On
-# the partitioned table (revision 005) an UPDATE that moves a row to another
-# month also fires the insert trigger on its new partition: that row is counted
-# twice in changed_rows, and its groups recomputed once.
+# Every write is recorded per row, as the row versions it removed and added.
+# Row triggers, not statement triggers with transition tables: on the
+# partitioned table (revision 005) an UPDATE that moves a row to another month
+# fires the row triggers as a DELETE and an INSERT, and the UPDATE's statement
+# trigger too, so a statement trigger would record that row twice; with row
+# triggers every version is recorded once. The common write is one INSERT of
+# one row, and a row trigger appending one VALUES row costs it least
+# (flavatix-db bench measures it: "insert_tracking"). An UPDATE that changes
+# none of the tracked columns (updated_at only, say) records nothing.
 # SECURITY DEFINER because writers (authenticated on Supabase) may not touch
 # mv_refresh_changes; a trigger function needs no EXECUTE grant to fire, so
 # none is given to anyone.
-CREATE_TRACKING = """
+TRACKED_OLD = ", ".join(f"OLD.{c}" for c in TRACKED)
+TRACKED_NEW = ", ".join(f"NEW.{c}" for c in TRACKED)
+CREATE_TRACKING = f"""
 CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_insert()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    INSERT INTO public.mv_refresh_changes
-        (changed_rows, user_ids, normalized_forms, descriptor_types)
-    VALUES (1, ARRAY[NEW.user_id], ARRAY[NEW.normalized_form], ARRAY[NEW.descriptor_type]);
+    INSERT INTO public.mv_refresh_changes (changed_rows, sign, {CHANGE_COLUMNS})
+    VALUES (1, 1, {TRACKED_NEW});
     RETURN NULL;
 END;
 $$;
@@ -302,29 +390,13 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 BEGIN
-    -- One statement per branch: this runs after every updating or deleting statement.
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO public.mv_refresh_changes
-            (changed_rows, user_ids, normalized_forms, descriptor_types)
-        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
-               array_agg(k.descriptor_type)
-        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type, count(*) AS n
-              FROM old_rows r GROUP BY 1, 2, 3) k
-        HAVING count(*) > 0;
+        INSERT INTO public.mv_refresh_changes (changed_rows, sign, {CHANGE_COLUMNS})
+        VALUES (1, -1, {TRACKED_OLD});
     ELSE
-        INSERT INTO public.mv_refresh_changes
-            (changed_rows, user_ids, normalized_forms, descriptor_types)
-        SELECT sum(k.n), array_agg(k.user_id), array_agg(k.normalized_form),
-               array_agg(k.descriptor_type)
-        FROM (SELECT r.user_id, r.normalized_form, r.descriptor_type,
-                     count(*) FILTER (WHERE r.is_new) AS n
-              FROM (SELECT o.user_id, o.normalized_form, o.descriptor_type, false AS is_new
-                    FROM old_rows o
-                    UNION ALL
-                    SELECT w.user_id, w.normalized_form, w.descriptor_type, true
-                    FROM new_rows w) r
-              GROUP BY 1, 2, 3) k
-        HAVING count(*) > 0;
+        INSERT INTO public.mv_refresh_changes (changed_rows, sign, {CHANGE_COLUMNS})
+        VALUES (0, -1, {TRACKED_OLD}),
+               (1, 1, {TRACKED_NEW});
     END IF;
     RETURN NULL;
 END;
@@ -340,13 +412,13 @@ CREATE TRIGGER flavor_descriptors_count_inserts
 DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_updates
     AFTER UPDATE ON public.flavor_descriptors
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
+    FOR EACH ROW
+    WHEN (({TRACKED_OLD}) IS DISTINCT FROM ({TRACKED_NEW}))
+    EXECUTE FUNCTION public.flavor_descriptors_count_changes();
 DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_deletes
     AFTER DELETE ON public.flavor_descriptors
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION public.flavor_descriptors_count_changes();
+    FOR EACH ROW EXECUTE FUNCTION public.flavor_descriptors_count_changes();
 """
 
 CREATE_SHOULD_REFRESH = """
@@ -579,40 +651,441 @@ FROM (
 WHEEL_VIEW_KEY = "(user_id, wheel_type, category, subcategory)"
 REFRESH_LOCK_KEY = 3003003  # pg_advisory_xact_lock key: one refresh at a time
 
-# The summaries refresh_descriptor_views() keeps up to date itself, in order
-# (the wheel table is built from the per-form summary), each with the groups
-# it recomputes for the changed users or forms.
-SUMMARY_TABLES: dict[str, tuple[str, str]] = {
-    **{name: (summary_body(name), summary_body(name, KEYED_BY[name])) for name in VIEWS},
-    WHEEL_VIEW: (
-        WHEEL_VIEW_BODY.replace("{heavy_filter}", ""),
-        WHEEL_VIEW_BODY.replace("{heavy_filter}", "\n      AND s.user_id = ANY (v_users)"),
-    ),
+# The summaries refresh_descriptor_views() rebuilds whole from the table on a
+# full rebuild, in order (the wheel table is built from the per-form summary).
+# The per-user summary and the generation stats are built with the counts,
+# in the statement that takes the changes (see FULL_COUNTS).
+SUMMARY_TABLES: dict[str, str] = {
+    **{name: summary_body(name) for name in VIEWS},
+    WHEEL_VIEW: WHEEL_VIEW_BODY.replace("{heavy_filter}", ""),
 }
-SUMMARY_DELETE = {
-    name: (
-        f" s USING {CHANGED_KEYS}\nWHERE s.user_id = k.u AND s.normalized_form = k.f "
-        "AND s.descriptor_type = k.t"
-        if KEYED_BY.get(name) == KEY_FILTER
-        else " WHERE user_id = ANY (v_users)"
-        if KEYED_BY.get(name, USER_FILTER) == USER_FILTER
-        else " WHERE normalized_form = ANY (v_forms)"
+BUILT_WITH_COUNTS = ("mv_user_descriptor_summary", "mv_wheel_generation_stats")
+
+
+def columns(names: Sequence[str], alias: str = "") -> str:
+    return ", ".join(f"{alias}.{n}" if alias else n for n in names)
+
+
+# Counts of values per group: name -> (group, values, filter on the rows).
+COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "mv_refresh_group_texts": (CG_KEY, ("descriptor_text",), ""),
+    "mv_refresh_group_intensities": (CG_KEY, ("intensity",), "intensity IS NOT NULL"),
+    "mv_refresh_group_items": (CG_KEY, ("item_name",), "item_name IS NOT NULL"),
+    "mv_refresh_user_sources": (("user_id",), ("source_type", "source_id"), ""),
+    "mv_refresh_user_categories": (("user_id",), ("category",), "category IS NOT NULL"),
+}
+# Where the number of distinct values of a counter goes: its shift table.
+SHIFTS = {
+    "mv_refresh_group_items": "flavatix_shift_items",
+    "mv_refresh_user_sources": "flavatix_shift_sources",
+    "mv_refresh_user_categories": "flavatix_shift_categories",
+}
+
+
+def where(condition: str, prefix: str = "WHERE") -> str:
+    return f" {prefix} {condition}" if condition else ""
+
+
+def full_counter(name: str) -> str:
+    group, values, condition = COUNTERS[name]
+    keys = columns((*group, *values))
+    return (
+        f"INSERT INTO public.{name} ({keys}, occurrences)\n"
+        f"    SELECT {keys}, count(*) FROM public.flavor_descriptors{where(condition)}\n"
+        f"    GROUP BY {keys}"
     )
-    for name in SUMMARY_TABLES
+
+
+# A full rebuild takes the changes and builds every count (and the two
+# summaries whose later upkeep adds to what they hold) in one statement, so
+# all read the table under one snapshot: a write committed meanwhile is either
+# in them or among the changes left for the next refresh, never both.
+FULL_BUILDS = {
+    **{name: full_counter(name) for name in COUNTERS},
+    "mv_refresh_groups": f"""INSERT INTO public.mv_refresh_groups
+    SELECT {columns(CG_KEY)}, count(*), coalesce(sum(intensity), 0), count(intensity),
+           coalesce(sum(confidence_score), 0), count(confidence_score), count(DISTINCT user_id),
+           count(DISTINCT item_name), max(created_at)
+    FROM public.flavor_descriptors GROUP BY {columns(CG_KEY)}""",
+    "mv_refresh_group_users": """INSERT INTO public.mv_refresh_group_users
+    SELECT normalized_form, descriptor_type, user_id, category, subcategory, item_category,
+           count(*), max(created_at), min(id::text)
+    FROM public.flavor_descriptors
+    GROUP BY normalized_form, descriptor_type, user_id, category, subcategory, item_category""",
+    "mv_refresh_global_groups": f"""INSERT INTO public.mv_refresh_global_groups
+    SELECT {columns(G_KEY)}, count(DISTINCT user_id), min(id::text)
+    FROM public.flavor_descriptors GROUP BY {columns(G_KEY)}""",
+    **{
+        name: f"INSERT INTO public.{name}\n{textwrap.indent(summary_body(name).strip(), '    ')}"
+        for name in BUILT_WITH_COUNTS
+    },
 }
+FULL_COUNTS = (
+    f"TRUNCATE {', '.join(f'public.{n}' for n in COUNT_TABLES)};\n"
+    + "".join(f"DELETE FROM public.{n};\n" for n in BUILT_WITH_COUNTS)
+    + "WITH taken AS (DELETE FROM public.mv_refresh_changes RETURNING 1)"
+    + "".join(f",\nbuild_{i} AS (\n{body}\n)" for i, body in enumerate(FULL_BUILDS.values()))
+    + "\nSELECT count(*) INTO v_changes FROM taken;"
+)
 
 
-def refresh_statements(incremental: bool) -> str:
-    """DELETE and INSERT of every summary table: every group, or the changed ones."""
-    parts = []
-    for name, (full, changed) in SUMMARY_TABLES.items():
-        where = SUMMARY_DELETE[name] if incremental else ""
-        body = changed if incremental else full
-        parts.append(
-            f"DELETE FROM public.{name}{where};\nINSERT INTO public.{name}\n{body.strip()};"
-        )
-    return textwrap.indent("\n".join(parts), " " * 8)
+def temp_from(name: str, source: str, select: str = "*") -> str:
+    """A fresh temporary table shaped like ``source``, dropped at commit."""
+    return (
+        f"DROP TABLE IF EXISTS pg_temp.{name};\n"
+        f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {select} FROM {source} WITH NO DATA;"
+    )
 
+
+TAKE_CHANGES = f"""{
+    temp_from("flavatix_delta", "public.mv_refresh_changes", "sign, " + CHANGE_COLUMNS)
+}
+WITH taken AS (DELETE FROM public.mv_refresh_changes RETURNING sign, {CHANGE_COLUMNS})
+INSERT INTO pg_temp.flavatix_delta SELECT * FROM taken;
+GET DIAGNOSTICS v_changes = ROW_COUNT;"""
+
+CG = columns(CG_KEY)
+G = columns(G_KEY)
+GROUP_SUMS = "occurrences, intensity_sum, intensity_count, confidence_sum, confidence_count"
+
+
+def counter_upkeep(name: str) -> str:
+    """Add the changes to one counter; note how many distinct values each group gained."""
+    group, values, condition = COUNTERS[name]
+    keys = (*group, *values)
+    step = f"flavatix_step_{name.removeprefix('mv_refresh_')}"
+    sql = f"""DROP TABLE IF EXISTS pg_temp.{step};
+CREATE TEMP TABLE {step} ON COMMIT DROP AS
+SELECT d.*, coalesce(c.occurrences, 0) AS before
+FROM (SELECT {columns(keys, "x")}, sum(x.sign)::bigint AS change
+      FROM pg_temp.flavatix_delta x{where("x." + condition if condition else "")}
+      GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0) d
+LEFT JOIN public.{name} c ON {same("c", "d", keys)};
+INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
+SELECT {columns(keys)}, change FROM pg_temp.{step}
+ON CONFLICT ({columns(keys)}) DO UPDATE SET occurrences = c.occurrences + excluded.occurrences;
+DELETE FROM public.{name} c USING pg_temp.{step} s
+WHERE {same("c", "s", keys)} AND c.occurrences = 0;"""
+    if name in SHIFTS:
+        sql += f"""
+DROP TABLE IF EXISTS pg_temp.{SHIFTS[name]};
+CREATE TEMP TABLE {SHIFTS[name]} ON COMMIT DROP AS
+SELECT {columns(group)},
+       count(*) FILTER (WHERE before <= 0 AND before + change > 0)
+       - count(*) FILTER (WHERE before > 0 AND before + change <= 0) AS shift
+FROM pg_temp.{step} GROUP BY {columns(group)};"""
+    return sql
+
+
+def median(source: str, count: str) -> str:
+    """percentile_cont(0.5) of the intensities counted in ``source``, computed as it does."""
+    return f"""(SELECT m.lo + (m.hi - m.lo) * p.frac
+     FROM (SELECT floor(0.5::float8 * ({count} - 1)) AS first_row,
+                  ceil(0.5::float8 * ({count} - 1)) AS second_row,
+                  0.5::float8 * ({count} - 1) - floor(0.5::float8 * ({count} - 1)) AS frac) p
+     CROSS JOIN LATERAL (
+         SELECT min(c.intensity) FILTER (WHERE c.cum > p.first_row)::float8 AS lo,
+                min(c.intensity) FILTER (WHERE c.cum > p.second_row)::float8 AS hi
+         FROM (SELECT i.intensity, sum(i.occurrences) OVER (ORDER BY i.intensity) AS cum
+               FROM {source}) c) m
+     WHERE {count} > 0)"""
+
+
+GROUP_MEDIAN = median(
+    "public.mv_refresh_group_intensities i WHERE " + same("i", "g", CG_KEY), "g.intensity_count"
+)
+GLOBAL_MEDIAN = median(
+    "public.mv_refresh_group_intensities i WHERE " + same("i", "k", G_KEY), "s.intensity_count"
+)
+GROUP_USERS = "normalized_form, descriptor_type, user_id, category, subcategory, item_category"
+KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
+
+# The summaries' changed groups, from the counts: the changes' own groups
+# first, then who wrote in them (recomputed from the table by (user, form,
+# type), each one index probe), then the rows of the three aggregates over
+# all users.
+INCREMENTAL_COUNTS = f"""
+INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
+SELECT {CG}, sum(sign), coalesce(sum(sign * intensity), 0),
+       coalesce(sum(sign) FILTER (WHERE intensity IS NOT NULL), 0),
+       coalesce(sum(sign * confidence_score), 0),
+       coalesce(sum(sign) FILTER (WHERE confidence_score IS NOT NULL), 0), 0, 0, NULL
+FROM pg_temp.flavatix_delta GROUP BY {CG}
+ON CONFLICT ({CG}) DO UPDATE
+SET occurrences = g.occurrences + excluded.occurrences,
+    intensity_sum = g.intensity_sum + excluded.intensity_sum,
+    intensity_count = g.intensity_count + excluded.intensity_count,
+    -- 0 as a build from scratch writes it once no score is left (not 0.00).
+    confidence_sum = CASE WHEN g.confidence_count + excluded.confidence_count = 0 THEN 0
+                          ELSE g.confidence_sum + excluded.confidence_sum END,
+    confidence_count = g.confidence_count + excluded.confidence_count;
+{chr(10).join(counter_upkeep(name) for name in COUNTERS)}
+UPDATE public.mv_refresh_groups g SET items = g.items + s.shift
+FROM pg_temp.flavatix_shift_items s WHERE {same("g", "s", CG_KEY)} AND s.shift <> 0;
+{temp_from("flavatix_users_old", "public.mv_refresh_group_users")}
+WITH gone AS (
+    DELETE FROM public.mv_refresh_group_users a USING {KEY_USERS}
+    WHERE a.normalized_form = k.f AND a.descriptor_type = k.t AND a.user_id = k.u
+    RETURNING a.*)
+INSERT INTO pg_temp.flavatix_users_old SELECT * FROM gone;
+{temp_from("flavatix_users_new", "public.mv_refresh_group_users")}
+WITH made AS (
+    INSERT INTO public.mv_refresh_group_users
+    SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
+    FROM public.flavor_descriptors
+    WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS})
+    GROUP BY {GROUP_USERS}
+    RETURNING *)
+INSERT INTO pg_temp.flavatix_users_new SELECT * FROM made;
+-- Every row of a (group, user) has the changed (user, form, type): the old
+-- and new rows say exactly how many users each group gained or lost.
+INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
+SELECT {CG}, 0, 0, 0, 0, 0, sum(x.n), 0, NULL
+FROM (SELECT {CG}, 1 AS n FROM pg_temp.flavatix_users_new
+      UNION ALL SELECT {CG}, -1 FROM pg_temp.flavatix_users_old) x
+GROUP BY {CG}
+ON CONFLICT ({CG}) DO UPDATE SET users = g.users + excluded.users;
+UPDATE public.mv_refresh_groups g
+SET last_used_at = CASE WHEN c.old_max >= g.last_used_at
+                        THEN (SELECT max(a.last_used_at) FROM public.mv_refresh_group_users a
+                              WHERE {same("a", "g", CG_KEY)})
+                        ELSE greatest(g.last_used_at, c.new_max) END
+FROM (SELECT {CG}, max(x.last_used_at) FILTER (WHERE x.old) AS old_max,
+             max(x.last_used_at) FILTER (WHERE NOT x.old) AS new_max
+      FROM (SELECT {CG}, last_used_at, true AS old FROM pg_temp.flavatix_users_old
+            UNION ALL SELECT {CG}, last_used_at, false FROM pg_temp.flavatix_users_new) x
+      GROUP BY {CG}) c
+WHERE {same("g", "c", CG_KEY)};
+INSERT INTO public.mv_refresh_global_groups AS g ({G}, users, sample_id)
+SELECT {G}, sum(x.n), NULL
+FROM (SELECT {G}, count(DISTINCT user_id) AS n FROM pg_temp.flavatix_users_new GROUP BY {G}
+      UNION ALL
+      SELECT {G}, -count(DISTINCT user_id) FROM pg_temp.flavatix_users_old GROUP BY {G}) x
+GROUP BY {G}
+ON CONFLICT ({G}) DO UPDATE SET users = g.users + excluded.users;
+UPDATE public.mv_refresh_global_groups g
+SET sample_id = CASE WHEN c.old_min <= g.sample_id
+                     THEN (SELECT min(a.sample_id) FROM public.mv_refresh_group_users a
+                           WHERE {same("a", "g", G_KEY)})
+                     ELSE least(g.sample_id, c.new_min) END
+FROM (SELECT {G}, min(x.sample_id) FILTER (WHERE x.old) AS old_min,
+             min(x.sample_id) FILTER (WHERE NOT x.old) AS new_min
+      FROM (SELECT {G}, sample_id, true AS old FROM pg_temp.flavatix_users_old
+            UNION ALL SELECT {G}, sample_id, false FROM pg_temp.flavatix_users_new) x
+      GROUP BY {G}) c
+WHERE {same("g", "c", G_KEY)};
+{temp_from("flavatix_groups_changed", "pg_temp.flavatix_users_new", "DISTINCT " + CG)}
+INSERT INTO pg_temp.flavatix_groups_changed
+SELECT DISTINCT {CG} FROM (SELECT {CG} FROM pg_temp.flavatix_delta
+                           UNION ALL SELECT {CG} FROM pg_temp.flavatix_users_old
+                           UNION ALL SELECT {CG} FROM pg_temp.flavatix_users_new) x;
+{temp_from("flavatix_global_changed", "pg_temp.flavatix_groups_changed", G)}
+INSERT INTO pg_temp.flavatix_global_changed
+SELECT DISTINCT {G} FROM pg_temp.flavatix_groups_changed;
+DELETE FROM public.mv_refresh_global_groups g USING pg_temp.flavatix_global_changed k
+WHERE {same("g", "k", G_KEY)} AND g.users = 0;
+DELETE FROM public.mv_refresh_groups g USING pg_temp.flavatix_groups_changed k
+WHERE {same("g", "k", CG_KEY)} AND g.occurrences = 0 AND g.users = 0 AND g.items = 0;
+DELETE FROM public.mv_category_descriptor_summary s USING pg_temp.flavatix_groups_changed k
+WHERE {same("s", "k", CG_KEY)};
+INSERT INTO public.mv_category_descriptor_summary
+    (item_category, descriptor_type, category, subcategory, normalized_form, descriptor_text,
+     total_occurrences, unique_users, avg_intensity, avg_confidence, median_intensity,
+     intensity_sum, intensity_count, item_count, last_used_at)
+SELECT g.item_category, g.descriptor_type, g.category, g.subcategory, g.normalized_form,
+       (SELECT t.descriptor_text FROM public.mv_refresh_group_texts t
+        WHERE {same("t", "g", CG_KEY)}
+        ORDER BY t.occurrences DESC, t.descriptor_text LIMIT 1),
+       g.occurrences, g.users,
+       round(g.intensity_sum::numeric / nullif(g.intensity_count, 0), 2),
+       round(g.confidence_sum / nullif(g.confidence_count, 0), 3),
+       {GROUP_MEDIAN},
+       CASE WHEN g.intensity_count > 0 THEN g.intensity_sum END, g.intensity_count, g.items,
+       g.last_used_at
+FROM pg_temp.flavatix_groups_changed k
+JOIN public.mv_refresh_groups g ON {same("g", "k", CG_KEY)}
+WHERE g.occurrences > 0;
+DELETE FROM public.mv_global_descriptor_stats s USING pg_temp.flavatix_global_changed k
+WHERE {same("s", "k", G_KEY)};
+INSERT INTO public.mv_global_descriptor_stats
+    (descriptor_type, category, subcategory, normalized_form, descriptor_text,
+     total_occurrences, unique_users, avg_intensity, avg_confidence, median_intensity,
+     intensity_sum, intensity_count, category_breadth, last_used_at)
+SELECT k.descriptor_type, k.category, k.subcategory, k.normalized_form,
+       (SELECT t.descriptor_text FROM public.mv_refresh_group_texts t
+        WHERE {same("t", "k", G_KEY)}
+        GROUP BY t.descriptor_text ORDER BY sum(t.occurrences) DESC, t.descriptor_text LIMIT 1),
+       s.occurrences, gg.users,
+       round(s.intensity_sum / nullif(s.intensity_count, 0), 2),
+       round(s.confidence_sum / nullif(s.confidence_count, 0), 3),
+       {GLOBAL_MEDIAN},
+       CASE WHEN s.intensity_count > 0 THEN s.intensity_sum END, s.intensity_count, s.breadth,
+       s.last_used_at
+FROM pg_temp.flavatix_global_changed k
+CROSS JOIN LATERAL (
+    SELECT sum(g.occurrences) AS occurrences, sum(g.intensity_sum) AS intensity_sum,
+           sum(g.intensity_count) AS intensity_count, sum(g.confidence_sum) AS confidence_sum,
+           sum(g.confidence_count) AS confidence_count,
+           count(*) FILTER (WHERE g.item_category IS NOT NULL) AS breadth,
+           max(g.last_used_at) AS last_used_at
+    FROM public.mv_refresh_groups g
+    WHERE {same("g", "k", G_KEY)} AND g.occurrences > 0) s
+JOIN public.mv_refresh_global_groups gg ON {same("gg", "k", G_KEY)}
+WHERE s.occurrences > 0;
+DELETE FROM public.mv_descriptor_search s USING pg_temp.flavatix_global_changed k
+WHERE {same("s", "k", G_KEY)};
+INSERT INTO public.mv_descriptor_search
+    (normalized_form, descriptor_type, category, subcategory, descriptor_text, usage_count,
+     sample_id, unique_users)
+SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory, s.descriptor_text,
+       s.total_occurrences, gg.sample_id::uuid, s.unique_users
+FROM pg_temp.flavatix_global_changed k
+JOIN public.mv_global_descriptor_stats s ON {same("s", "k", G_KEY)}
+JOIN public.mv_refresh_global_groups gg ON {same("gg", "k", G_KEY)};"""
+
+SUMMARY_KEYS = "user_id, descriptor_type, category, subcategory, normalized_form"
+TYPE_COUNT_SUMS = ",\n    ".join(
+    f"{t}_count = w.{t}_count + excluded.{t}_count"
+    for t in ("aroma", "flavor", "texture", "defect", "metaphor", "mouthfeel")
+)
+TYPE_COUNTS = ("aroma", "flavor", "texture", "defect", "metaphor", "mouthfeel")
+
+# Per user: the per-form summary recomputed by changed (user, form, type), its
+# old and new rows kept; the generation stats brought up to date by adding
+# the changes (distinct forms from those rows, sources and categories from
+# their counters); the newest row read again only when a change removed it.
+INCREMENTAL_PER_USER = f"""
+{temp_from("flavatix_summary_old", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
+WITH gone AS (
+    DELETE FROM public.mv_user_descriptor_summary s USING {KEY_USERS}
+    WHERE s.user_id = k.u AND s.normalized_form = k.f AND s.descriptor_type = k.t
+    RETURNING {columns(SUMMARY_KEYS.split(", "), "s")})
+INSERT INTO pg_temp.flavatix_summary_old SELECT * FROM gone;
+{temp_from("flavatix_summary_new", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
+WITH made AS (
+    INSERT INTO public.mv_user_descriptor_summary
+{textwrap.indent(summary_body("mv_user_descriptor_summary", KEY_FILTER).strip(), "    ")}
+    RETURNING {SUMMARY_KEYS})
+INSERT INTO pg_temp.flavatix_summary_new SELECT * FROM made;
+{temp_from("flavatix_user_delta", "public.mv_wheel_generation_stats")}
+INSERT INTO pg_temp.flavatix_user_delta
+SELECT d.user_id, d.total, coalesce(f.shift, 0), {", ".join(f"d.{t}" for t in TYPE_COUNTS)},
+       coalesce(src.shift, 0), coalesce(cat.shift, 0), d.newest, d.ai, d.keyword
+FROM (SELECT user_id, sum(sign) AS total,
+             {
+    ", ".join(
+        f"coalesce(sum(sign) FILTER (WHERE descriptor_type = '{t}'), 0) AS {t}" for t in TYPE_COUNTS
+    )
+},
+             max(created_at) FILTER (WHERE sign = 1) AS newest,
+             coalesce(sum(sign) FILTER (WHERE ai_extracted), 0) AS ai,
+             coalesce(sum(sign) FILTER (WHERE NOT ai_extracted), 0) AS keyword
+      FROM pg_temp.flavatix_delta GROUP BY user_id) d
+LEFT JOIN (SELECT x.user_id, sum(x.n) AS shift
+           FROM (SELECT user_id, count(DISTINCT (normalized_form, descriptor_type)) AS n
+                 FROM pg_temp.flavatix_summary_new GROUP BY user_id
+                 UNION ALL
+                 SELECT user_id, -count(DISTINCT (normalized_form, descriptor_type))
+                 FROM pg_temp.flavatix_summary_old GROUP BY user_id) x
+           GROUP BY x.user_id) f ON f.user_id = d.user_id
+LEFT JOIN pg_temp.flavatix_shift_sources src ON src.user_id = d.user_id
+LEFT JOIN pg_temp.flavatix_shift_categories cat ON cat.user_id = d.user_id;
+INSERT INTO public.mv_wheel_generation_stats AS w
+SELECT * FROM pg_temp.flavatix_user_delta
+ON CONFLICT (user_id) DO UPDATE
+SET total_descriptors = w.total_descriptors + excluded.total_descriptors,
+    unique_descriptors = w.unique_descriptors + excluded.unique_descriptors,
+    {TYPE_COUNT_SUMS},
+    source_count = w.source_count + excluded.source_count,
+    category_count = w.category_count + excluded.category_count,
+    latest_descriptor_at = greatest(w.latest_descriptor_at, excluded.latest_descriptor_at),
+    ai_extracted_count = w.ai_extracted_count + excluded.ai_extracted_count,
+    keyword_count = w.keyword_count + excluded.keyword_count;
+UPDATE public.mv_wheel_generation_stats w
+SET latest_descriptor_at = (SELECT max(d.created_at) FROM public.flavor_descriptors d
+                            WHERE d.user_id = w.user_id)
+FROM (SELECT user_id, max(created_at) AS removed FROM pg_temp.flavatix_delta
+      WHERE sign = -1 GROUP BY user_id) r
+WHERE w.user_id = r.user_id AND r.removed >= w.latest_descriptor_at;
+DELETE FROM public.mv_wheel_generation_stats w USING pg_temp.flavatix_user_delta u
+WHERE w.user_id = u.user_id AND w.total_descriptors = 0;"""
+
+WHEEL_TYPES = """CROSS JOIN LATERAL (VALUES (x.descriptor_type),
+                           (CASE WHEN x.descriptor_type IN ('aroma', 'flavor')
+                                 THEN 'combined' END)) AS w (wheel_type)"""
+_heavy, _rest = WHEEL_VIEW_BODY.split("), forms AS (", 1)
+_forms_filter = (
+    "AND s.descriptor_type IN ('aroma', 'flavor', 'metaphor') AND w.wheel_type IS NOT NULL"
+)
+_wheels_start = _rest.index("), wheels AS (")
+_wheels_end = _rest.index(")\nSELECT t.user_id")
+# The wheel rows of the changed (user, wheel type, category, subcategory)
+# keys of users who stay heavy, with each wheel's distinct forms counted
+# beforehand (flavatix_wheel_uniques).
+WHEEL_KEYED_BODY = (
+    "WITH heavy AS (SELECT DISTINCT k.user_id FROM pg_temp.flavatix_wheel_keys k"
+    + "), forms AS ("
+    + _rest[:_wheels_start].replace(
+        _forms_filter,
+        _forms_filter
+        + "\n      AND (s.user_id, w.wheel_type, coalesce(s.category, 'Uncategorized'),"
+        "\n           coalesce(s.subcategory, 'General')) IN"
+        "\n          (SELECT k.user_id, k.wheel_type, k.category, k.subcategory"
+        "\n           FROM pg_temp.flavatix_wheel_keys k)",
+    )
+    + "), wheels AS (\n    SELECT u.user_id, u.wheel_type, u.unique_descriptors"
+    "\n    FROM pg_temp.flavatix_wheel_uniques u\n" + _rest[_wheels_end:]
+)
+assert WHEEL_KEYED_BODY.count("flavatix_wheel_keys") == 2
+
+WHEEL_REBUILD_BODY = WHEEL_VIEW_BODY.replace(
+    "{heavy_filter}", "\n      AND s.user_id = ANY (v_rebuild)"
+).strip()
+# A user who became heavy or stopped being heavy is rebuilt (or removed)
+# whole; a heavy user's wheels get only the changed subcategories again, and
+# their distinct-form counts where those changed.
+INCREMENTAL_WHEEL = f"""
+SELECT array_agg(u.user_id) FILTER (WHERE u.heavy IS DISTINCT FROM u.had),
+       array_agg(u.user_id) FILTER (WHERE u.heavy AND u.had)
+  INTO v_rebuild, v_keyed
+FROM (SELECT d.user_id,
+             coalesce(g.aroma_count + g.flavor_count + g.metaphor_count
+                      >= {WHEEL_VIEW_MIN_ROWS}, false) AS heavy,
+             EXISTS (SELECT FROM public.{WHEEL_VIEW} w WHERE w.user_id = d.user_id) AS had
+      FROM (SELECT DISTINCT user_id FROM pg_temp.flavatix_delta) d
+      LEFT JOIN public.mv_wheel_generation_stats g ON g.user_id = d.user_id) u;
+DELETE FROM public.{WHEEL_VIEW} WHERE user_id = ANY (v_rebuild);
+INSERT INTO public.{WHEEL_VIEW}
+{WHEEL_REBUILD_BODY};
+DROP TABLE IF EXISTS pg_temp.flavatix_wheel_keys;
+CREATE TEMP TABLE flavatix_wheel_keys ON COMMIT DROP AS
+SELECT DISTINCT x.user_id, w.wheel_type, coalesce(x.category, 'Uncategorized') AS category,
+       coalesce(x.subcategory, 'General') AS subcategory
+FROM (SELECT user_id, descriptor_type, category, subcategory FROM pg_temp.flavatix_summary_old
+      UNION ALL
+      SELECT user_id, descriptor_type, category, subcategory FROM pg_temp.flavatix_summary_new) x
+{WHEEL_TYPES}
+WHERE x.user_id = ANY (v_keyed) AND x.descriptor_type IN ('aroma', 'flavor', 'metaphor')
+  AND w.wheel_type IS NOT NULL;
+DROP TABLE IF EXISTS pg_temp.flavatix_wheel_uniques;
+CREATE TEMP TABLE flavatix_wheel_uniques ON COMMIT DROP AS
+SELECT x.user_id, w.wheel_type, count(DISTINCT x.normalized_form) AS unique_descriptors
+FROM public.mv_user_descriptor_summary x
+{WHEEL_TYPES}
+WHERE x.user_id = ANY (v_keyed) AND x.descriptor_type IN ('aroma', 'flavor', 'metaphor')
+  AND w.wheel_type IS NOT NULL
+  AND (x.user_id, w.wheel_type) IN (SELECT k.user_id, k.wheel_type
+                                    FROM pg_temp.flavatix_wheel_keys k)
+GROUP BY x.user_id, w.wheel_type;
+DELETE FROM public.{WHEEL_VIEW} w USING pg_temp.flavatix_wheel_keys k
+WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type AND w.category = k.category
+  AND w.subcategory = k.subcategory;
+INSERT INTO public.{WHEEL_VIEW}
+{WHEEL_KEYED_BODY.strip()};
+UPDATE public.{WHEEL_VIEW} w SET unique_descriptors = u.unique_descriptors
+FROM pg_temp.flavatix_wheel_uniques u
+WHERE w.user_id = u.user_id AND w.wheel_type = u.wheel_type
+  AND w.unique_descriptors IS DISTINCT FROM u.unique_descriptors;"""
 
 SEARCH_TABLES = (
     "mv_descriptor_search",
@@ -623,18 +1096,28 @@ SEARCH_TABLES = (
     "mv_descriptor_search_pair_users",
     "mv_descriptor_search_user_pairs",
 )
+FULL_SUMMARIES = "\n".join(
+    f"DELETE FROM public.{name};\nINSERT INTO public.{name}\n{body.strip()};"
+    for name, body in SUMMARY_TABLES.items()
+    if name not in BUILT_WITH_COUNTS
+)
+
+
+def indented(sql: str) -> str:
+    return textwrap.indent(sql.strip(), " " * 8)
+
 
 # Changes are taken off mv_refresh_changes by the DELETE that reads them, in
 # the refresh's transaction: rows written meanwhile (not yet committed) stay
 # for the next refresh, and a failed refresh rolls the delete back. Writers
-# only append, so they never wait on a refresh in progress. Revision 002's
-# search tables are brought up to date by its flavatix_refresh_search(), then
-# the summary tables get the groups of the changed users and forms recomputed
-# from the table (a group recomputed twice is still right, so a write seen
-# both by this refresh and by the next costs only time); readers see the old
-# rows until commit. p_full rebuilds every group (repair, or after changes
-# that bypassed the triggers); so does a refresh of a table whose
-# last_refreshed_at is NULL (filled before change tracking began).
+# only append, so they never wait on a refresh in progress. The counts and
+# the aggregates over all users get the changes added (INCREMENTAL_COUNTS),
+# the per-user summaries the changed (user, form, type) groups recomputed
+# from the table, then revision 002's flavatix_refresh_search() the search
+# tables built on mv_descriptor_search; readers see the old rows until
+# commit. p_full rebuilds everything from the table (repair, or after changes
+# that bypassed the triggers); so does a refresh while a table's
+# last_refreshed_at is NULL (never built, or filled before tracking began).
 CREATE_REFRESH = f"""
 CREATE OR REPLACE FUNCTION public.refresh_descriptor_views(p_full boolean DEFAULT false)
 RETURNS void
@@ -642,12 +1125,14 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
-    v_changes bigint;
+    v_changes bigint := 0;
     v_users uuid[];
     v_forms text[];
     v_key_users uuid[];
     v_key_forms text[];
     v_key_types text[];
+    v_rebuild uuid[];
+    v_keyed uuid[];
     v_full boolean;
     v_full_search boolean;
 BEGIN
@@ -657,35 +1142,38 @@ BEGIN
     END IF;
     -- One refresh at a time; a second one waits and then sees what is left.
     PERFORM pg_catalog.pg_advisory_xact_lock({REFRESH_LOCK_KEY});
-    WITH taken AS (
-        DELETE FROM public.mv_refresh_changes
-        RETURNING user_ids, normalized_forms, descriptor_types
-    ), keys AS (
-        SELECT DISTINCT k.u, k.f, k.t
-        FROM taken, unnest(taken.user_ids, taken.normalized_forms, taken.descriptor_types)
-                    AS k (u, f, t)
-    )
-    SELECT (SELECT count(*) FROM taken),
-           (SELECT array_agg(DISTINCT k.u) FROM keys k),
-           (SELECT array_agg(DISTINCT k.f) FROM keys k),
-           array_agg(k.u ORDER BY k.u, k.f, k.t),
-           array_agg(k.f ORDER BY k.u, k.f, k.t),
-           array_agg(k.t ORDER BY k.u, k.f, k.t)
-      INTO v_changes, v_users, v_forms, v_key_users, v_key_forms, v_key_types
-      FROM keys k;
     v_full_search := p_full OR EXISTS (
         SELECT FROM public.mv_refresh_log
         WHERE last_refreshed_at IS NULL AND view_name = ANY (ARRAY{list(SEARCH_TABLES)}));
     v_full := p_full OR EXISTS (
         SELECT FROM public.mv_refresh_log
         WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}));
-    IF v_full_search OR v_changes > 0 THEN
-        PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search);
-    END IF;
     IF v_full THEN
-{refresh_statements(incremental=False)}
-    ELSIF v_changes > 0 THEN
-{refresh_statements(incremental=True)}
+{indented(FULL_COUNTS)}
+        PERFORM public.flavatix_refresh_search(NULL, NULL, true);
+{indented(FULL_SUMMARIES)}
+    ELSE
+{indented(TAKE_CHANGES)}
+        IF v_changes > 0 THEN
+            ANALYZE pg_temp.flavatix_delta;
+            WITH keys AS (SELECT DISTINCT user_id, normalized_form, descriptor_type
+                          FROM pg_temp.flavatix_delta)
+            SELECT (SELECT array_agg(DISTINCT k.user_id) FROM keys k),
+                   (SELECT array_agg(DISTINCT k.normalized_form) FROM keys k),
+                   array_agg(k.user_id ORDER BY k.user_id, k.normalized_form, k.descriptor_type),
+                   array_agg(k.normalized_form
+                             ORDER BY k.user_id, k.normalized_form, k.descriptor_type),
+                   array_agg(k.descriptor_type
+                             ORDER BY k.user_id, k.normalized_form, k.descriptor_type)
+              INTO v_users, v_forms, v_key_users, v_key_forms, v_key_types
+              FROM keys k;
+{indented(INCREMENTAL_COUNTS)}
+{indented(INCREMENTAL_PER_USER)}
+{indented(INCREMENTAL_WHEEL)}
+        END IF;
+        IF v_full_search OR v_changes > 0 THEN
+            PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search);
+        END IF;
     END IF;
     UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();
 END;
@@ -855,7 +1343,10 @@ DROP TABLE IF EXISTS public.mv_category_descriptor_summary;
 DROP TABLE IF EXISTS public.mv_global_descriptor_stats;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_user_descriptor_summary;
-"""
+""" + "".join(
+    f"-- squawk-ignore ban-drop-table\nDROP TABLE IF EXISTS public.{name};\n"
+    for name in COUNT_TABLES
+)
 
 
 # The summary functions run as their caller. On Supabase the aggregates over
@@ -984,10 +1475,18 @@ SECURE_SUMMARY_TABLES = "\n".join(
 )
 
 
+# The refresh replaces a changed group's rows by its form and type.
+FORM_INDEXES = {
+    f"ix_{name}_form": (name, "(normalized_form, descriptor_type)")
+    for name in ("mv_global_descriptor_stats", "mv_category_descriptor_summary")
+}
+
+
 def upgrade() -> None:
     """Create the summary tables with unique keys, change tracking, refresh and wheel functions."""
     ctx = op.get_context()
     op.execute(CREATE_STATUS)
+    op.execute(CREATE_COUNT_TABLES)
     # Recording starts before the tables are filled: a write committed after a
     # table's snapshot is recorded, and the first refresh recomputes its groups.
     # Creating the triggers waits for writers in flight, which the fill then sees.
@@ -995,13 +1494,15 @@ def upgrade() -> None:
     with ctx.autocommit_block():
         # Each reads the table under an ordinary snapshot: writers are not
         # blocked. The wheel table reads the per-form summary, filled first.
-        for name, (full, _changed) in SUMMARY_TABLES.items():
+        for name, full in SUMMARY_TABLES.items():
             execute_without_timeout(f"CREATE TABLE IF NOT EXISTS public.{name} AS {full}")
         for name, key in VIEW_KEYS.items():
             create_index_concurrently(
                 f"ux_{name}_key", name, f"{key} NULLS NOT DISTINCT", unique=True
             )
         create_index_concurrently(f"ux_{WHEEL_VIEW}_key", WHEEL_VIEW, WHEEL_VIEW_KEY, unique=True)
+        for name, (table, definition) in FORM_INDEXES.items():
+            create_index_concurrently(name, table, definition, unique=False)
         for name in SUMMARY_TABLES:
             execute_without_timeout(f"ANALYZE public.{name}")
     op.execute(SECURE_SUMMARY_TABLES)
