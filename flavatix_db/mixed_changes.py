@@ -30,6 +30,19 @@ SUMMARIES = (
     "mv_descriptor_search_pair_users",
     "mv_descriptor_search_user_pairs",
 )
+# The counts the refresh adds the changes to (revision 003): after any
+# changes they hold what a build from scratch holds.
+COUNTS = (
+    "mv_refresh_groups",
+    "mv_refresh_group_texts",
+    "mv_refresh_group_intensities",
+    "mv_refresh_group_items",
+    "mv_refresh_group_users",
+    "mv_refresh_global_groups",
+    "mv_refresh_user_sources",
+    "mv_refresh_user_categories",
+    "mv_refresh_wheel_forms",
+)
 NEW_SPELLINGS = 50
 
 # The rows to change: the newest few of each user, one index range scan each.
@@ -119,9 +132,9 @@ def apply(cur: Cursor, changes: int, users: Sequence[str]) -> int:
 
 
 def digest(cur: Cursor) -> dict[str, str]:
-    """Row count and an order-free md5 of the rows of every summary."""
+    """Row count and an order-free md5 of the rows of every summary and count."""
     found = {}
-    for name in SUMMARIES:
+    for name in (*SUMMARIES, *COUNTS):
         cur.execute(
             "SELECT count(*) || ':' "
             "|| coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "

@@ -31,6 +31,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.naming import conv
 
+from flavatix_db.mixed_changes import COUNTS
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -215,6 +217,8 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "mv_category_descriptor_summary",
             "mv_wheel_generation_stats",
             "mv_user_wheel_subcategories",
+            # 003: the counts the refresh adds changes to
+            *COUNTS,
             "query_performance_hints",  # 004: documentation rows
             "partition_maintenance_log",  # 005: what the partition helpers did
             "performance_thresholds",  # 006: limits the alert check reads
@@ -250,6 +254,11 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ux_mv_category_descriptor_summary_key",
             "ux_mv_wheel_generation_stats_key",
             "ux_mv_user_wheel_subcategories_key",
+            # 003: the counts' keys, and the form index the refresh replaces groups by.
+            *(f"{name}_key" for name in COUNTS),
+            "ix_mv_global_descriptor_stats_group",
+            "ix_mv_category_descriptor_summary_group",
+            "ix_mv_user_descriptor_summary_wheel",
         }
     ),
     "column": frozenset(),

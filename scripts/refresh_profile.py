@@ -22,7 +22,7 @@ import psycopg2
 from flavatix_db import bench, mixed_changes
 
 COVERAGE = """
-WITH forms AS (SELECT DISTINCT f FROM public.mv_refresh_changes, unnest(normalized_forms) f)
+WITH forms AS (SELECT DISTINCT normalized_form AS f FROM public.mv_refresh_changes)
 SELECT (SELECT count(*) FROM forms),
        (SELECT count(*) FROM public.flavor_descriptors
         WHERE normalized_form IN (SELECT f FROM forms)),

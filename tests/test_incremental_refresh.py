@@ -18,7 +18,7 @@ from typing import Any
 import psycopg2.extensions
 import pytest
 
-from flavatix_db.mixed_changes import SUMMARIES
+from flavatix_db.mixed_changes import COUNTS, SUMMARIES
 from tests.dbtools import connect, execute, scalar
 
 TEXTS = (
@@ -155,20 +155,6 @@ def _rows(url: str, sql: str, params: Any = None) -> list[Any]:
     with connect(url) as conn, conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
-
-
-# The counts the refresh adds changes to (revision 003): after any changes
-# they hold what a build from scratch holds.
-COUNTS = (
-    "mv_refresh_groups",
-    "mv_refresh_group_texts",
-    "mv_refresh_group_intensities",
-    "mv_refresh_group_items",
-    "mv_refresh_group_users",
-    "mv_refresh_global_groups",
-    "mv_refresh_user_sources",
-    "mv_refresh_user_categories",
-)
 
 
 def contents(cur: psycopg2.extensions.cursor) -> dict[str, list[str]]:

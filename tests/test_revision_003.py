@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 
 from flavatix_db import migrations
+from flavatix_db.mixed_changes import COUNTS
 from tests.dbtools import (
     catalog_snapshot,
     descriptors_checksum,
@@ -81,10 +82,25 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
         ("mv_descriptor_search_shared",),
         ("mv_descriptor_search_user_pairs",),
         ("mv_global_descriptor_stats",),
+        ("mv_refresh_global_groups",),
+        ("mv_refresh_group_intensities",),
+        ("mv_refresh_group_items",),
+        ("mv_refresh_group_texts",),
+        ("mv_refresh_group_users",),
+        ("mv_refresh_groups",),
+        ("mv_refresh_user_categories",),
+        ("mv_refresh_user_sources",),
+        ("mv_refresh_wheel_forms",),
         ("mv_user_descriptor_summary",),
         ("mv_user_wheel_subcategories",),
         ("mv_wheel_generation_stats",),
     ]
+    # The counts start empty, so the first refresh builds everything whole.
+    assert query(
+        head_db_url,
+        "SELECT count(*) FROM public.mv_refresh_log "
+        "WHERE view_name LIKE 'mv\\_refresh\\_%%' AND last_refreshed_at IS NULL",
+    ) == [(len(COUNTS),)]
 
 
 def test_views_keep_null_categories_as_rows(refreshed: str) -> None:
@@ -192,9 +208,13 @@ def test_refresh_keeps_counting_what_it_did_not_see(refreshed: str) -> None:
 
 def test_refresh_recomputes_only_the_changed_users_and_forms(refreshed: str) -> None:
     # A summary row edited by hand stays wrong until its user or form changes:
-    # proof that the refresh recomputes the changed groups, not everything.
+    # proof that the refresh touches the changed groups, not everything.
     url = refreshed
-    execute(url, "UPDATE public.mv_wheel_generation_stats SET total_descriptors = -1")
+    execute(
+        url,
+        "UPDATE public.mv_wheel_generation_stats SET total_descriptors = -1 WHERE user_id = %s",
+        (USER_A,),
+    )
     execute(url, "UPDATE public.mv_global_descriptor_stats SET total_occurrences = -1")
     insert = (
         "INSERT INTO public.flavor_descriptors (user_id, source_type, source_id, "
@@ -214,8 +234,15 @@ def test_refresh_recomputes_only_the_changed_users_and_forms(refreshed: str) -> 
             "public.mv_global_descriptor_stats GROUP BY 1",
         )
     )
-    assert forms["cherry"] > 0
     assert forms["vanilla"] == -1
+    # Only the changed group (cherry, aroma, no category) is recomputed.
+    changed = query(
+        url,
+        "SELECT total_occurrences FROM public.mv_global_descriptor_stats "
+        "WHERE normalized_form = 'cherry' AND descriptor_type = 'aroma' "
+        "AND category IS NULL AND subcategory IS NULL",
+    )
+    assert len(changed) == 1 and changed[0][0] > 0
     # The full rebuild repairs everything.
     execute(url, "SELECT public.refresh_descriptor_views(true)")
     assert scalar(url, "SELECT min(total_descriptors) FROM public.mv_wheel_generation_stats") == 4

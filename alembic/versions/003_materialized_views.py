@@ -10,21 +10,27 @@ keys (NULLS NOT DISTINCT: a NULL category is a key too) the views had, kept up
 to date by refresh_descriptor_views(). A materialized view can only be
 recomputed whole; a table lets the refresh recompute only what changed.
 
-Change tracking: triggers append to mv_refresh_changes one row per inserted
-row, and one per updating or deleting statement (transition tables): the
-number of rows changed and the users and normalized forms of their old and
-new versions.
-Appending instead of updating shared counters keeps concurrent writers from
-waiting on each other. mv_refresh_status is a view over it and mv_refresh_log.
+Change tracking: row triggers append to mv_refresh_changes every row version
+a write removed or added (the columns the summaries read), so an update is
+its old version taken away and its new one added. Appending instead of
+updating shared counters keeps concurrent writers from waiting on each other.
+mv_refresh_status is a view over it and mv_refresh_log.
 
-refresh_descriptor_views() takes off the change rows it can see and
-recomputes, from the table, the per-user rows of those users and the global
-and per-category rows of those forms (every row of a summary group has the
-same user, or the same form), with the query that builds the whole summary,
-so both give the same rows. refresh_descriptor_views(true) rebuilds every
-group (repair). Revision 002's search views stay materialized views,
-refreshed concurrently when anything changed (the pair view only when the set
-of forms changed).
+refresh_descriptor_views() takes off the change rows it can see and adds
+them to counts it keeps (the mv_refresh_* tables: per group, its totals and
+how often each spelling, intensity, item name and user occurs in it), then
+writes the changed groups of the aggregates over all users from those counts:
+a mode or median from a group's few counts, a distinct count moved by the
+values that reached or left zero, a newest time or smallest id read again
+only when a change removed it. Per-user rows are recomputed from the table by
+changed (user, form, type), each one index probe, and the wheel rows by
+changed subcategory. So a refresh costs what changed, not what the changed
+forms hold (a popular form has rows from most users). Revision 002's search
+table mv_descriptor_search is written from the global statistics the same
+way, and its derived tables by flavatix_refresh_search().
+refresh_descriptor_views(true) rebuilds everything from the table (repair),
+taking the changes and building the counts in one statement, under one
+snapshot.
 
 Wheels: a personal wheel of a heavy user is assembled from
 mv_user_wheel_subcategories (one row per user, wheel type and subcategory,
@@ -49,7 +55,7 @@ authenticated.
 # and never import flavatix_db. The previous release's code keeps serving users
 # while this runs.
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from alembic import op
 
@@ -197,7 +203,7 @@ G_KEY = ("normalized_form", "descriptor_type", "category", "subcategory")
 CG_KEY = (*G_KEY, "item_category")
 NOT_NULL_KEYS = frozenset(
     {"normalized_form", "descriptor_type", "user_id", "descriptor_text", "intensity",
-     "item_name", "source_type", "source_id"}
+     "item_name", "source_type", "source_id", "wheel_type"}
 )  # fmt: skip
 COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     # name -> (unique key, columns)
@@ -221,23 +227,42 @@ COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
         "occurrences bigint NOT NULL",
     ),
     "mv_refresh_user_categories": (("user_id", "category"), "occurrences bigint NOT NULL"),
+    # Per user and wheel (aroma, flavor, metaphor, and combined: aroma and
+    # flavor): its distinct forms, for the wheels' distinct counts.
+    "mv_refresh_wheel_forms": (
+        ("user_id", "wheel_type", "normalized_form"),
+        "occurrences bigint NOT NULL",
+    ),
 }
 COUNT_TABLE_NAMES = list(COUNT_TABLES)
 
 
 def key_column_ddl(column: str) -> str:
-    kind = TRACKED.get(column, "uuid")
+    kind = {**TRACKED, "wheel_type": "text"}[column]
     return f"{column} {kind}" + (" NOT NULL" if column in NOT_NULL_KEYS else "")
 
 
-# Empty tables with a unique key each (NULLS NOT DISTINCT: a NULL category is
-# a key too), read and written only by the refresh.
+def key_expressions(key: Sequence[str]) -> str:
+    """A key as index expressions: a NULL-able text as its value or '' and whether NULL.
+
+    Equality on these finds NULL keys by index, where IS NOT DISTINCT FROM
+    cannot use one (see same()).
+    """
+    return ", ".join(
+        c if c in NOT_NULL_KEYS else f"(coalesce({c}, '')), (({c} IS NULL))" for c in key
+    )
+
+
+# Empty tables with a unique key each (a NULL category is a key too), read
+# and written only by the refresh.
 CREATE_COUNT_TABLES = "\n".join(
     f"""CREATE TABLE IF NOT EXISTS public.{name} (
     {", ".join(key_column_ddl(c) for c in key)},
-    {columns},
-    CONSTRAINT {name}_key UNIQUE NULLS NOT DISTINCT ({", ".join(key)})
+    {columns}
 );
+-- A new, empty table: nothing to wait for.
+-- squawk-ignore require-concurrent-index-creation
+CREATE UNIQUE INDEX IF NOT EXISTS {name}_key ON public.{name} ({key_expressions(key)});
 COMMENT ON TABLE public.{name} IS
     'Counts refresh_descriptor_views() keeps to bring the summaries up to date by difference.';
 REVOKE ALL ON public.{name} FROM PUBLIC;
@@ -278,9 +303,12 @@ $$;
 
 
 def same(a: str, b: str, columns: Sequence[str]) -> str:
-    """Join condition on key columns: NULL matches NULL where a key may be NULL."""
+    """Join condition on key columns, NULL matching NULL, in terms an index can serve."""
     return " AND ".join(
-        f"{a}.{c} = {b}.{c}" if c in NOT_NULL_KEYS else f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}"
+        f"{a}.{c} = {b}.{c}"
+        if c in NOT_NULL_KEYS
+        else f"coalesce({a}.{c}, '') = coalesce({b}.{c}, '') "
+        f"AND ({a}.{c} IS NULL) = ({b}.{c} IS NULL)"
         for c in columns
     )
 
@@ -666,19 +694,40 @@ def columns(names: Sequence[str], alias: str = "") -> str:
     return ", ".join(f"{alias}.{n}" if alias else n for n in names)
 
 
-# Counts of values per group: name -> (group, values, filter on the rows).
-COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
-    "mv_refresh_group_texts": (CG_KEY, ("descriptor_text",), ""),
-    "mv_refresh_group_intensities": (CG_KEY, ("intensity",), "intensity IS NOT NULL"),
-    "mv_refresh_group_items": (CG_KEY, ("item_name",), "item_name IS NOT NULL"),
-    "mv_refresh_user_sources": (("user_id",), ("source_type", "source_id"), ""),
-    "mv_refresh_user_categories": (("user_id",), ("category",), "category IS NOT NULL"),
+def wheel_rows(rows: str) -> str:
+    """Rows of ``rows`` once per wheel they count in (aroma and flavor also in combined)."""
+    return f"""(SELECT r.*, w.wheel_type FROM {rows} r
+      CROSS JOIN LATERAL (VALUES (r.descriptor_type),
+                                 (CASE WHEN r.descriptor_type IN ('aroma', 'flavor')
+                                       THEN 'combined' END)) AS w (wheel_type)
+      WHERE r.descriptor_type IN ('aroma', 'flavor', 'metaphor') AND w.wheel_type IS NOT NULL)"""
+
+
+def plain_rows(rows: str) -> str:
+    return rows
+
+
+# Counts of values per group: name -> (group, values, filter on the rows,
+# what rows it counts).
+COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, Callable[[str], str]]] = {
+    "mv_refresh_group_texts": (CG_KEY, ("descriptor_text",), "", plain_rows),
+    "mv_refresh_group_intensities": (CG_KEY, ("intensity",), "intensity IS NOT NULL", plain_rows),
+    "mv_refresh_group_items": (CG_KEY, ("item_name",), "item_name IS NOT NULL", plain_rows),
+    "mv_refresh_user_sources": (("user_id",), ("source_type", "source_id"), "", plain_rows),
+    "mv_refresh_user_categories": (
+        ("user_id",),
+        ("category",),
+        "category IS NOT NULL",
+        plain_rows,
+    ),
+    "mv_refresh_wheel_forms": (("user_id", "wheel_type"), ("normalized_form",), "", wheel_rows),
 }
 # Where the number of distinct values of a counter goes: its shift table.
 SHIFTS = {
     "mv_refresh_group_items": "flavatix_shift_items",
     "mv_refresh_user_sources": "flavatix_shift_sources",
     "mv_refresh_user_categories": "flavatix_shift_categories",
+    "mv_refresh_wheel_forms": "flavatix_shift_wheel_forms",
 }
 
 
@@ -687,12 +736,12 @@ def where(condition: str, prefix: str = "WHERE") -> str:
 
 
 def full_counter(name: str) -> str:
-    group, values, condition = COUNTERS[name]
+    group, values, condition, rows = COUNTERS[name]
     keys = columns((*group, *values))
     return (
         f"INSERT INTO public.{name} ({keys}, occurrences)\n"
-        f"    SELECT {keys}, count(*) FROM public.flavor_descriptors{where(condition)}\n"
-        f"    GROUP BY {keys}"
+        f"    SELECT {keys}, count(*) FROM {rows('public.flavor_descriptors')} x"
+        f"{where(condition)}\n    GROUP BY {keys}"
     )
 
 
@@ -751,19 +800,20 @@ GROUP_SUMS = "occurrences, intensity_sum, intensity_count, confidence_sum, confi
 
 def counter_upkeep(name: str) -> str:
     """Add the changes to one counter; note how many distinct values each group gained."""
-    group, values, condition = COUNTERS[name]
+    group, values, condition, rows = COUNTERS[name]
     keys = (*group, *values)
     step = f"flavatix_step_{name.removeprefix('mv_refresh_')}"
     sql = f"""DROP TABLE IF EXISTS pg_temp.{step};
 CREATE TEMP TABLE {step} ON COMMIT DROP AS
 SELECT d.*, coalesce(c.occurrences, 0) AS before
 FROM (SELECT {columns(keys, "x")}, sum(x.sign)::bigint AS change
-      FROM pg_temp.flavatix_delta x{where("x." + condition if condition else "")}
+      FROM {rows("pg_temp.flavatix_delta")} x{where("x." + condition if condition else "")}
       GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0) d
 LEFT JOIN public.{name} c ON {same("c", "d", keys)};
 INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
 SELECT {columns(keys)}, change FROM pg_temp.{step}
-ON CONFLICT ({columns(keys)}) DO UPDATE SET occurrences = c.occurrences + excluded.occurrences;
+ON CONFLICT ({key_expressions(keys)})
+DO UPDATE SET occurrences = c.occurrences + excluded.occurrences;
 DELETE FROM public.{name} c USING pg_temp.{step} s
 WHERE {same("c", "s", keys)} AND c.occurrences = 0;"""
     if name in SHIFTS:
@@ -791,12 +841,16 @@ def median(source: str, count: str) -> str:
      WHERE {count} > 0)"""
 
 
+# What the search table takes of a new global statistics row.
+GLOBAL_NEW = G + ", descriptor_text, total_occurrences, unique_users"
 GROUP_MEDIAN = median(
     "public.mv_refresh_group_intensities i WHERE " + same("i", "g", CG_KEY), "g.intensity_count"
 )
 GLOBAL_MEDIAN = median(
     "public.mv_refresh_group_intensities i WHERE " + same("i", "k", G_KEY), "s.intensity_count"
 )
+# The group of a (group, user) row found in the old rows, the new ones or both.
+EITHER_SIDE = ", ".join(f"CASE WHEN o.user_id IS NULL THEN n.{c} ELSE o.{c} END" for c in CG_KEY)
 GROUP_USERS = "normalized_form, descriptor_type, user_id, category, subcategory, item_category"
 KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 
@@ -811,7 +865,7 @@ SELECT {CG}, sum(sign), coalesce(sum(sign * intensity), 0),
        coalesce(sum(sign * confidence_score), 0),
        coalesce(sum(sign) FILTER (WHERE confidence_score IS NOT NULL), 0), 0, 0, NULL
 FROM pg_temp.flavatix_delta GROUP BY {CG}
-ON CONFLICT ({CG}) DO UPDATE
+ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE
 SET occurrences = g.occurrences + excluded.occurrences,
     intensity_sum = g.intensity_sum + excluded.intensity_sum,
     intensity_count = g.intensity_count + excluded.intensity_count,
@@ -844,36 +898,51 @@ SELECT {CG}, 0, 0, 0, 0, 0, sum(x.n), 0, NULL
 FROM (SELECT {CG}, 1 AS n FROM pg_temp.flavatix_users_new
       UNION ALL SELECT {CG}, -1 FROM pg_temp.flavatix_users_old) x
 GROUP BY {CG}
-ON CONFLICT ({CG}) DO UPDATE SET users = g.users + excluded.users;
+ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE SET users = g.users + excluded.users;
+{
+    temp_from(
+        "flavatix_users_moved",
+        "pg_temp.flavatix_users_old",
+        CG + ", last_used_at AS lost_at, sample_id AS lost_sample, "
+        "last_used_at AS new_at, sample_id AS new_sample",
+    )
+}
+-- Per (group, user): a newest time or smallest id that went away or moved
+-- (which may have been the group's own), and the new ones.
+INSERT INTO pg_temp.flavatix_users_moved
+SELECT {EITHER_SIDE},
+       CASE WHEN n.last_used_at IS NULL OR n.last_used_at < o.last_used_at
+            THEN o.last_used_at END,
+       CASE WHEN n.sample_id IS NULL OR n.sample_id > o.sample_id THEN o.sample_id END,
+       n.last_used_at, n.sample_id
+FROM pg_temp.flavatix_users_old o
+FULL JOIN pg_temp.flavatix_users_new n ON {same("o", "n", (*CG_KEY, "user_id"))};
 UPDATE public.mv_refresh_groups g
-SET last_used_at = CASE WHEN c.old_max >= g.last_used_at
+SET last_used_at = CASE WHEN c.lost_at >= g.last_used_at
                         THEN (SELECT max(a.last_used_at) FROM public.mv_refresh_group_users a
                               WHERE {same("a", "g", CG_KEY)})
-                        ELSE greatest(g.last_used_at, c.new_max) END
-FROM (SELECT {CG}, max(x.last_used_at) FILTER (WHERE x.old) AS old_max,
-             max(x.last_used_at) FILTER (WHERE NOT x.old) AS new_max
-      FROM (SELECT {CG}, last_used_at, true AS old FROM pg_temp.flavatix_users_old
-            UNION ALL SELECT {CG}, last_used_at, false FROM pg_temp.flavatix_users_new) x
-      GROUP BY {CG}) c
-WHERE {same("g", "c", CG_KEY)};
+                        ELSE greatest(g.last_used_at, c.new_at) END
+FROM (SELECT {CG}, max(lost_at) AS lost_at, max(new_at) AS new_at
+      FROM pg_temp.flavatix_users_moved GROUP BY {CG}) c
+WHERE {same("g", "c", CG_KEY)}
+  AND (c.lost_at >= g.last_used_at OR c.new_at > g.last_used_at
+       OR (g.last_used_at IS NULL AND c.new_at IS NOT NULL));
 INSERT INTO public.mv_refresh_global_groups AS g ({G}, users, sample_id)
 SELECT {G}, sum(x.n), NULL
 FROM (SELECT {G}, count(DISTINCT user_id) AS n FROM pg_temp.flavatix_users_new GROUP BY {G}
       UNION ALL
       SELECT {G}, -count(DISTINCT user_id) FROM pg_temp.flavatix_users_old GROUP BY {G}) x
 GROUP BY {G}
-ON CONFLICT ({G}) DO UPDATE SET users = g.users + excluded.users;
+ON CONFLICT ({key_expressions(G_KEY)}) DO UPDATE SET users = g.users + excluded.users;
 UPDATE public.mv_refresh_global_groups g
-SET sample_id = CASE WHEN c.old_min <= g.sample_id
+SET sample_id = CASE WHEN c.lost_sample <= g.sample_id
                      THEN (SELECT min(a.sample_id) FROM public.mv_refresh_group_users a
                            WHERE {same("a", "g", G_KEY)})
-                     ELSE least(g.sample_id, c.new_min) END
-FROM (SELECT {G}, min(x.sample_id) FILTER (WHERE x.old) AS old_min,
-             min(x.sample_id) FILTER (WHERE NOT x.old) AS new_min
-      FROM (SELECT {G}, sample_id, true AS old FROM pg_temp.flavatix_users_old
-            UNION ALL SELECT {G}, sample_id, false FROM pg_temp.flavatix_users_new) x
-      GROUP BY {G}) c
-WHERE {same("g", "c", G_KEY)};
+                     ELSE least(g.sample_id, c.new_sample) END
+FROM (SELECT {G}, min(lost_sample) AS lost_sample, min(new_sample) AS new_sample
+      FROM pg_temp.flavatix_users_moved GROUP BY {G}) c
+WHERE {same("g", "c", G_KEY)}
+  AND (c.lost_sample <= g.sample_id OR c.new_sample < g.sample_id OR g.sample_id IS NULL);
 {temp_from("flavatix_groups_changed", "pg_temp.flavatix_users_new", "DISTINCT " + CG)}
 INSERT INTO pg_temp.flavatix_groups_changed
 SELECT DISTINCT {CG} FROM (SELECT {CG} FROM pg_temp.flavatix_delta
@@ -907,6 +976,14 @@ JOIN public.mv_refresh_groups g ON {same("g", "k", CG_KEY)}
 WHERE g.occurrences > 0;
 DELETE FROM public.mv_global_descriptor_stats s USING pg_temp.flavatix_global_changed k
 WHERE {same("s", "k", G_KEY)};
+{
+    temp_from(
+        "flavatix_global_new",
+        "public.mv_global_descriptor_stats",
+        G + ", descriptor_text, total_occurrences, unique_users",
+    )
+}
+WITH made AS (
 INSERT INTO public.mv_global_descriptor_stats
     (descriptor_type, category, subcategory, normalized_form, descriptor_text,
      total_occurrences, unique_users, avg_intensity, avg_confidence, median_intensity,
@@ -931,7 +1008,9 @@ CROSS JOIN LATERAL (
     FROM public.mv_refresh_groups g
     WHERE {same("g", "k", G_KEY)} AND g.occurrences > 0) s
 JOIN public.mv_refresh_global_groups gg ON {same("gg", "k", G_KEY)}
-WHERE s.occurrences > 0;
+WHERE s.occurrences > 0
+RETURNING {GLOBAL_NEW})
+INSERT INTO pg_temp.flavatix_global_new SELECT * FROM made;
 DELETE FROM public.mv_descriptor_search s USING pg_temp.flavatix_global_changed k
 WHERE {same("s", "k", G_KEY)};
 INSERT INTO public.mv_descriptor_search
@@ -939,11 +1018,14 @@ INSERT INTO public.mv_descriptor_search
      sample_id, unique_users)
 SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory, s.descriptor_text,
        s.total_occurrences, gg.sample_id::uuid, s.unique_users
-FROM pg_temp.flavatix_global_changed k
-JOIN public.mv_global_descriptor_stats s ON {same("s", "k", G_KEY)}
-JOIN public.mv_refresh_global_groups gg ON {same("gg", "k", G_KEY)};"""
+FROM pg_temp.flavatix_global_new s
+JOIN public.mv_refresh_global_groups gg ON {same("gg", "s", G_KEY)};"""
 
-SUMMARY_KEYS = "user_id, descriptor_type, category, subcategory, normalized_form"
+# A per-form summary row's key and what a wheel row reads of it.
+SUMMARY_KEYS = (
+    "user_id, descriptor_type, category, subcategory, normalized_form, descriptor_text, "
+    "occurrence_count, intensity_sum, intensity_count"
+)
 TYPE_COUNT_SUMS = ",\n    ".join(
     f"{t}_count = w.{t}_count + excluded.{t}_count"
     for t in ("aroma", "flavor", "texture", "defect", "metaphor", "mouthfeel")
@@ -1013,30 +1095,39 @@ WHERE w.user_id = u.user_id AND w.total_descriptors = 0;"""
 WHEEL_TYPES = """CROSS JOIN LATERAL (VALUES (x.descriptor_type),
                            (CASE WHEN x.descriptor_type IN ('aroma', 'flavor')
                                  THEN 'combined' END)) AS w (wheel_type)"""
-_heavy, _rest = WHEEL_VIEW_BODY.split("), forms AS (", 1)
-_forms_filter = (
-    "AND s.descriptor_type IN ('aroma', 'flavor', 'metaphor') AND w.wheel_type IS NOT NULL"
-)
-_wheels_start = _rest.index("), wheels AS (")
-_wheels_end = _rest.index(")\nSELECT t.user_id")
+_ranked = WHEEL_VIEW_BODY[WHEEL_VIEW_BODY.index("), ranked AS (") :]
+_wheels_start = _ranked.index("), wheels AS (")
+_wheels_end = _ranked.index(")\nSELECT t.user_id")
 # The wheel rows of the changed (user, wheel type, category, subcategory)
-# keys of users who stay heavy, with each wheel's distinct forms counted
-# beforehand (flavatix_wheel_uniques).
+# keys of users who stay heavy: the forms of each key by one range of
+# ix_mv_user_descriptor_summary_wheel per type, grouped as WHEEL_VIEW_BODY
+# groups them, and each wheel's distinct forms as counted beforehand
+# (flavatix_wheel_uniques).
 WHEEL_KEYED_BODY = (
-    "WITH heavy AS (SELECT DISTINCT k.user_id FROM pg_temp.flavatix_wheel_keys k"
-    + "), forms AS ("
-    + _rest[:_wheels_start].replace(
-        _forms_filter,
-        _forms_filter
-        + "\n      AND (s.user_id, w.wheel_type, coalesce(s.category, 'Uncategorized'),"
-        "\n           coalesce(s.subcategory, 'General')) IN"
-        "\n          (SELECT k.user_id, k.wheel_type, k.category, k.subcategory"
-        "\n           FROM pg_temp.flavatix_wheel_keys k)",
-    )
+    """WITH forms AS (
+    SELECT s.user_id, k.wheel_type COLLATE "C" AS wheel_type,
+           k.category COLLATE "C" AS category,
+           k.subcategory COLLATE "C" AS subcategory,
+           s.normalized_form COLLATE "C" AS normalized_form,
+           (array_agg(s.descriptor_text ORDER BY s.occurrence_count DESC, s.descriptor_text))[1]
+               AS label,
+           sum(s.occurrence_count) AS n,
+           sum(s.intensity_sum) AS isum,
+           sum(s.intensity_count) AS icount
+    FROM pg_temp.flavatix_wheel_keys k
+    JOIN (VALUES ('aroma', 'aroma'), ('flavor', 'flavor'), ('metaphor', 'metaphor'),
+                 ('combined', 'aroma'), ('combined', 'flavor')) AS m (wheel_type, descriptor_type)
+      ON m.wheel_type = k.wheel_type
+    JOIN public.mv_user_descriptor_summary s
+      ON s.user_id = k.user_id AND s.descriptor_type = m.descriptor_type
+     AND coalesce(s.category, 'Uncategorized') = k.category
+     AND coalesce(s.subcategory, 'General') = k.subcategory
+    GROUP BY 1, 2, 3, 4, 5
+"""
+    + _ranked[:_wheels_start]
     + "), wheels AS (\n    SELECT u.user_id, u.wheel_type, u.unique_descriptors"
-    "\n    FROM pg_temp.flavatix_wheel_uniques u\n" + _rest[_wheels_end:]
+    "\n    FROM pg_temp.flavatix_wheel_uniques u\n" + _ranked[_wheels_end:]
 )
-assert WHEEL_KEYED_BODY.count("flavatix_wheel_keys") == 2
 
 WHEEL_REBUILD_BODY = WHEEL_VIEW_BODY.replace(
     "{heavy_filter}", "\n      AND s.user_id = ANY (v_rebuild)"
@@ -1057,26 +1148,32 @@ FROM (SELECT d.user_id,
 DELETE FROM public.{WHEEL_VIEW} WHERE user_id = ANY (v_rebuild);
 INSERT INTO public.{WHEEL_VIEW}
 {WHEEL_REBUILD_BODY};
+-- Only the subcategories where a form's row changed (a changed key's rows in
+-- other subcategories come back the same).
 DROP TABLE IF EXISTS pg_temp.flavatix_wheel_keys;
 CREATE TEMP TABLE flavatix_wheel_keys ON COMMIT DROP AS
 SELECT DISTINCT x.user_id, w.wheel_type, coalesce(x.category, 'Uncategorized') AS category,
        coalesce(x.subcategory, 'General') AS subcategory
-FROM (SELECT user_id, descriptor_type, category, subcategory FROM pg_temp.flavatix_summary_old
+FROM ((SELECT * FROM pg_temp.flavatix_summary_old
+       EXCEPT SELECT * FROM pg_temp.flavatix_summary_new)
       UNION ALL
-      SELECT user_id, descriptor_type, category, subcategory FROM pg_temp.flavatix_summary_new) x
+      (SELECT * FROM pg_temp.flavatix_summary_new
+       EXCEPT SELECT * FROM pg_temp.flavatix_summary_old)) x
 {WHEEL_TYPES}
 WHERE x.user_id = ANY (v_keyed) AND x.descriptor_type IN ('aroma', 'flavor', 'metaphor')
   AND w.wheel_type IS NOT NULL;
+-- A wheel's distinct forms: what it had (every row of a wheel holds it),
+-- plus the forms its counter gained, less those it lost.
 DROP TABLE IF EXISTS pg_temp.flavatix_wheel_uniques;
 CREATE TEMP TABLE flavatix_wheel_uniques ON COMMIT DROP AS
-SELECT x.user_id, w.wheel_type, count(DISTINCT x.normalized_form) AS unique_descriptors
-FROM public.mv_user_descriptor_summary x
-{WHEEL_TYPES}
-WHERE x.user_id = ANY (v_keyed) AND x.descriptor_type IN ('aroma', 'flavor', 'metaphor')
-  AND w.wheel_type IS NOT NULL
-  AND (x.user_id, w.wheel_type) IN (SELECT k.user_id, k.wheel_type
-                                    FROM pg_temp.flavatix_wheel_keys k)
-GROUP BY x.user_id, w.wheel_type;
+SELECT k.user_id, k.wheel_type,
+       coalesce(p.unique_descriptors, 0) + coalesce(f.shift, 0) AS unique_descriptors
+FROM (SELECT DISTINCT user_id, wheel_type FROM pg_temp.flavatix_wheel_keys) k
+LEFT JOIN LATERAL (SELECT w.unique_descriptors FROM public.{WHEEL_VIEW} w
+                   WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type
+                   LIMIT 1) p ON true
+LEFT JOIN pg_temp.flavatix_shift_wheel_forms f
+       ON f.user_id = k.user_id AND f.wheel_type = k.wheel_type;
 DELETE FROM public.{WHEEL_VIEW} w USING pg_temp.flavatix_wheel_keys k
 WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type AND w.category = k.category
   AND w.subcategory = k.subcategory;
@@ -1475,10 +1572,22 @@ SECURE_SUMMARY_TABLES = "\n".join(
 )
 
 
-# The refresh replaces a changed group's rows by its form and type.
+# What the refresh finds a changed group's rows by (see same()), and a
+# changed wheel subcategory's forms by.
 FORM_INDEXES = {
-    f"ix_{name}_form": (name, "(normalized_form, descriptor_type)")
-    for name in ("mv_global_descriptor_stats", "mv_category_descriptor_summary")
+    "ix_mv_global_descriptor_stats_group": (
+        "mv_global_descriptor_stats",
+        f"({key_expressions(G_KEY)})",
+    ),
+    "ix_mv_category_descriptor_summary_group": (
+        "mv_category_descriptor_summary",
+        f"({key_expressions(CG_KEY)})",
+    ),
+    "ix_mv_user_descriptor_summary_wheel": (
+        "mv_user_descriptor_summary",
+        "(user_id, descriptor_type, (coalesce(category, 'Uncategorized')), "
+        "(coalesce(subcategory, 'General')))",
+    ),
 }
 
 
