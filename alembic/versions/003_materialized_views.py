@@ -859,23 +859,7 @@ KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 # type), each one index probe), then the rows of the three aggregates over
 # all users.
 INCREMENTAL_COUNTS = f"""
-INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
-SELECT {CG}, sum(sign), coalesce(sum(sign * intensity), 0),
-       coalesce(sum(sign) FILTER (WHERE intensity IS NOT NULL), 0),
-       coalesce(sum(sign * confidence_score), 0),
-       coalesce(sum(sign) FILTER (WHERE confidence_score IS NOT NULL), 0), 0, 0, NULL
-FROM pg_temp.flavatix_delta GROUP BY {CG}
-ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE
-SET occurrences = g.occurrences + excluded.occurrences,
-    intensity_sum = g.intensity_sum + excluded.intensity_sum,
-    intensity_count = g.intensity_count + excluded.intensity_count,
-    -- 0 as a build from scratch writes it once no score is left (not 0.00).
-    confidence_sum = CASE WHEN g.confidence_count + excluded.confidence_count = 0 THEN 0
-                          ELSE g.confidence_sum + excluded.confidence_sum END,
-    confidence_count = g.confidence_count + excluded.confidence_count;
 {chr(10).join(counter_upkeep(name) for name in COUNTERS)}
-UPDATE public.mv_refresh_groups g SET items = g.items + s.shift
-FROM pg_temp.flavatix_shift_items s WHERE {same("g", "s", CG_KEY)} AND s.shift <> 0;
 {temp_from("flavatix_users_old", "public.mv_refresh_group_users")}
 WITH gone AS (
     DELETE FROM public.mv_refresh_group_users a USING {KEY_USERS}
@@ -891,14 +875,34 @@ WITH made AS (
     GROUP BY {GROUP_USERS}
     RETURNING *)
 INSERT INTO pg_temp.flavatix_users_new SELECT * FROM made;
--- Every row of a (group, user) has the changed (user, form, type): the old
--- and new rows say exactly how many users each group gained or lost.
+-- Each group's totals move by its changes; its users by its (group, user)
+-- rows (every row of one has the changed (user, form, type), so the old and
+-- new rows say exactly how many users it gained or lost), its item names by
+-- those whose count reached or left zero.
 INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
-SELECT {CG}, 0, 0, 0, 0, 0, sum(x.n), 0, NULL
-FROM (SELECT {CG}, 1 AS n FROM pg_temp.flavatix_users_new
-      UNION ALL SELECT {CG}, -1 FROM pg_temp.flavatix_users_old) x
+SELECT {CG}, sum(x.occurrences), sum(x.intensity_sum), sum(x.intensity_count),
+       CASE WHEN sum(x.confidence_count) = 0 THEN 0 ELSE sum(x.confidence_sum) END,
+       sum(x.confidence_count), sum(x.users), sum(x.items), NULL
+FROM (SELECT {CG}, sign AS occurrences, coalesce(sign * intensity, 0) AS intensity_sum,
+             CASE WHEN intensity IS NOT NULL THEN sign ELSE 0 END AS intensity_count,
+             coalesce(sign * confidence_score, 0) AS confidence_sum,
+             CASE WHEN confidence_score IS NOT NULL THEN sign ELSE 0 END AS confidence_count,
+             0 AS users, 0 AS items
+      FROM pg_temp.flavatix_delta
+      UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 1, 0 FROM pg_temp.flavatix_users_new
+      UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, -1, 0 FROM pg_temp.flavatix_users_old
+      UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 0, shift FROM pg_temp.flavatix_shift_items) x
 GROUP BY {CG}
-ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE SET users = g.users + excluded.users;
+ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE
+SET occurrences = g.occurrences + excluded.occurrences,
+    intensity_sum = g.intensity_sum + excluded.intensity_sum,
+    intensity_count = g.intensity_count + excluded.intensity_count,
+    -- 0 as a build from scratch writes it once no score is left (not 0.00).
+    confidence_sum = CASE WHEN g.confidence_count + excluded.confidence_count = 0 THEN 0
+                          ELSE g.confidence_sum + excluded.confidence_sum END,
+    confidence_count = g.confidence_count + excluded.confidence_count,
+    users = g.users + excluded.users,
+    items = g.items + excluded.items;
 {
     temp_from(
         "flavatix_users_moved",
