@@ -680,7 +680,8 @@ BEGIN
         SELECT FROM public.mv_refresh_log
         WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}));
     IF v_full_search OR v_changes > 0 THEN
-        PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search);
+        PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search,
+            v_key_users, v_key_forms, v_key_types, false);
     END IF;
     IF v_full THEN
 {refresh_statements(incremental=False)}
