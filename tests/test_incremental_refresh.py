@@ -235,10 +235,11 @@ def test_full_rebuild_argument_is_checked(head_db_url: str) -> None:
     assert failure.value.pgcode == "22004"
 
 
-def _user_pairs(url: str, user: str) -> list[tuple[str, str, str]]:
+def _user_pairs(url: str, user: str) -> list[tuple[str, str, str, str]]:
     return _rows(
         url,
-        "SELECT form_a, form_b, descriptor1_text FROM public.mv_descriptor_search_user_pairs "
+        "SELECT form_a, form_b, descriptor1_text, descriptor2_text "
+        "FROM public.mv_descriptor_search_user_pairs "
         "WHERE user_id = %s AND form_a LIKE 'cherr%%' ORDER BY 1, 2",
         (user,),
     )
@@ -284,17 +285,17 @@ def test_user_pairs_and_prefixes_follow_single_changes(head_db_url: str) -> None
     # Another user's similar form is not the heavy user's pair.
     writer.insert(url, [writer.row(other, "aroma", "cherryy")])
     _same_as_full(url)
-    assert _user_pairs(url, heavy) == [("cherrry", "cherry", "cherrry")]
+    assert _user_pairs(url, heavy) == [("cherrry", "cherry", "cherrry", "Cherry")]
 
-    # The shown spelling of the unchanged side of the pair changes.
+    # The shown spelling of the pair's other side (form_b) changes.
     execute(
         url,
-        "UPDATE public.flavor_descriptors SET descriptor_text = 'CHERRRY' "
-        "WHERE user_id = %s AND normalized_form = 'cherrry'",
+        "UPDATE public.flavor_descriptors SET descriptor_text = 'CHERRY' "
+        "WHERE user_id = %s AND normalized_form = 'cherry'",
         (heavy,),
     )
     _same_as_full(url)
-    assert _user_pairs(url, heavy) == [("cherrry", "cherry", "CHERRRY")]
+    assert _user_pairs(url, heavy) == [("cherrry", "cherry", "cherrry", "CHERRY")]
 
     # A form from below the top 100 of "q" rises to the top; the last one drops out.
     below = _rows(

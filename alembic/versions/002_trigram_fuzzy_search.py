@@ -412,21 +412,22 @@ WITH keys AS (
 
 # The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
 # it does, ranked per 1 to PREFIX_CHARS character prefix by (use desc, form, type).
-PREFIX_BODY = f"""
-WITH forms AS (
+PREFIX_FORMS = """
     SELECT s.normalized_form, s.descriptor_type,
            pg_catalog.sum(s.usage_count)::bigint AS usage_count,
            (pg_catalog.array_agg(s.descriptor_text ORDER BY s.usage_count DESC,
                                  s.descriptor_text))[1] AS descriptor_text,
            (pg_catalog.array_agg(s.category ORDER BY s.usage_count DESC, s.category)
                 FILTER (WHERE s.category IS NOT NULL))[1] AS category
-    FROM public.mv_descriptor_search s
-    GROUP BY s.normalized_form, s.descriptor_type
+    FROM public.mv_descriptor_search s{forms_where}
+    GROUP BY s.normalized_form, s.descriptor_type"""
+PREFIX_ORDER = "f.usage_count DESC, f.normalized_form, f.descriptor_type"
+PREFIX_BODY = f"""
+WITH forms AS ({PREFIX_FORMS}
 ), ranked AS (
     SELECT pg_catalog.left(f.normalized_form, l.len) AS prefix,
            pg_catalog.row_number() OVER (PARTITION BY pg_catalog.left(f.normalized_form, l.len)
-                                         ORDER BY f.usage_count DESC, f.normalized_form,
-                                                  f.descriptor_type) AS rank,
+                                         ORDER BY {PREFIX_ORDER}) AS rank,
            f.normalized_form, f.descriptor_type, f.usage_count, f.descriptor_text, f.category
     FROM forms f CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l(len)
     WHERE pg_catalog.length(f.normalized_form) >= l.len{{where}}
@@ -436,6 +437,99 @@ SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
 FROM ranked r
 WHERE r.rank <= {PREFIX_TOP}
 """
+
+# The prefixes of the changed forms, ranked from few rows where that is
+# exact. Candidates of a prefix: its rows as of the last refresh except those
+# of changed forms (unchanged since), and the changed forms' groups as they
+# are now. Every other group under the prefix is unchanged and ranked after
+# the prefix's old last row, so the candidates' top PREFIX_TOP is the answer
+# if the prefix held fewer than PREFIX_TOP rows (then there is no other
+# group), or if the new PREFIX_TOP-th row ranks at or before the old last
+# row. The other prefixes (v_reranked) are ranked again from every form under
+# them. Only rows that differ are written.
+PREFIX_FRESH = PREFIX_FORMS.replace("{forms_where}", "\n    WHERE s.normalized_form {changed}")
+PREFIX_ROW = (
+    "ROW({t}.prefix, {t}.rank, {t}.normalized_form, {t}.descriptor_type, {t}.usage_count,\n"
+    "           {t}.descriptor_text, {t}.category)::public.mv_descriptor_search_prefixes"
+)
+PREFIXES_INCREMENTAL = f"""
+WITH fresh AS ({PREFIX_FRESH}
+), old AS MATERIALIZED (
+    SELECT o.prefix, o.rank, o.normalized_form, o.descriptor_type, o.usage_count,
+           o.descriptor_text, o.category
+    FROM public.mv_descriptor_search_prefixes o
+    WHERE o.prefix IN (SELECT pg_catalog.unnest(v_prefixes))
+), candidates AS (
+    SELECT o.prefix, o.normalized_form, o.descriptor_type, o.usage_count, o.descriptor_text,
+           o.category
+    FROM old o
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.unnest(p_forms) AS c (f)
+                      WHERE c.f = o.normalized_form)
+    UNION ALL
+    SELECT pg_catalog.left(f.normalized_form, l.len), f.normalized_form, f.descriptor_type,
+           f.usage_count, f.descriptor_text, f.category
+    FROM fresh f CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l (len)
+    WHERE pg_catalog.length(f.normalized_form) >= l.len
+), top AS MATERIALIZED (
+    SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
+           r.descriptor_text, r.category
+    FROM (SELECT f.*, pg_catalog.row_number() OVER (PARTITION BY f.prefix
+                                                    ORDER BY {PREFIX_ORDER}) AS rank
+          FROM candidates f) r
+    WHERE r.rank <= {PREFIX_TOP}
+), old_last AS (
+    SELECT p.prefix, o.rank, o.usage_count, o.normalized_form, o.descriptor_type
+    FROM pg_catalog.unnest(v_prefixes) AS p (prefix)
+    CROSS JOIN LATERAL (SELECT o.rank, o.usage_count, o.normalized_form, o.descriptor_type
+                        FROM public.mv_descriptor_search_prefixes o
+                        WHERE o.prefix = p.prefix
+                        ORDER BY o.rank DESC LIMIT 1) o
+), exact AS MATERIALIZED (
+    SELECT p.prefix
+    FROM pg_catalog.unnest(v_prefixes) AS p (prefix)
+    LEFT JOIN old_last o ON o.prefix = p.prefix
+    LEFT JOIN top n ON n.prefix = p.prefix AND n.rank = {PREFIX_TOP}
+    WHERE coalesce(o.rank, 0) < {PREFIX_TOP}
+       OR (-n.usage_count, n.normalized_form, n.descriptor_type)
+          <= (-o.usage_count, o.normalized_form, o.descriptor_type)
+), diff AS MATERIALIZED (
+    SELECT t.prefix, t.rank, t.normalized_form, t.descriptor_type, t.usage_count,
+           t.descriptor_text, t.category, o.prefix AS old_prefix, o.rank AS old_rank
+    FROM (SELECT t.* FROM top t WHERE t.prefix IN (SELECT e.prefix FROM exact e)) t
+    FULL JOIN (SELECT o.* FROM old o WHERE o.prefix IN (SELECT e.prefix FROM exact e)) o
+      ON o.prefix = t.prefix AND o.rank = t.rank
+    WHERE t.prefix IS NULL OR o.prefix IS NULL
+       OR (t.normalized_form, t.descriptor_type, t.usage_count, t.descriptor_text, t.category)
+          IS DISTINCT FROM
+          (o.normalized_form, o.descriptor_type, o.usage_count, o.descriptor_text, o.category)
+)
+SELECT (SELECT pg_catalog.array_agg({PREFIX_ROW.format(t="d")})
+        FROM diff d WHERE d.prefix IS NOT NULL),
+       (SELECT pg_catalog.array_agg(d.old_prefix ORDER BY d.old_prefix, d.old_rank)
+        FROM diff d WHERE d.prefix IS NULL),
+       (SELECT pg_catalog.array_agg(d.old_rank ORDER BY d.old_prefix, d.old_rank)
+        FROM diff d WHERE d.prefix IS NULL),
+       (SELECT pg_catalog.array_agg(p.prefix)
+        FROM pg_catalog.unnest(v_prefixes) AS p (prefix)
+        WHERE p.prefix NOT IN (SELECT e.prefix FROM exact e))
+INTO v_prefix_rows, v_trim_prefixes, v_trim_ranks, v_reranked;
+DELETE FROM public.mv_descriptor_search_prefixes x
+USING unnest(v_trim_prefixes, v_trim_ranks) AS t (prefix, rank)
+WHERE x.prefix = t.prefix AND x.rank = t.rank;
+UPDATE public.mv_descriptor_search_prefixes x
+SET normalized_form = n.normalized_form, descriptor_type = n.descriptor_type,
+    usage_count = n.usage_count, descriptor_text = n.descriptor_text, category = n.category
+FROM pg_catalog.unnest(v_prefix_rows) AS n
+WHERE x.prefix = n.prefix AND x.rank = n.rank;
+INSERT INTO public.mv_descriptor_search_prefixes
+SELECT n.* FROM pg_catalog.unnest(v_prefix_rows) AS n
+WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_prefixes x
+                  WHERE x.prefix = n.prefix AND x.rank = n.rank);
+IF v_reranked IS NOT NULL THEN
+    DELETE FROM public.mv_descriptor_search_prefixes WHERE prefix = ANY (v_reranked);
+    INSERT INTO public.mv_descriptor_search_prefixes
+    {{reranked}};
+END IF;"""
 
 # One row per normalized form: its use over all types and categories, and the
 # group find_similar_descriptors shows for it (most used, then type, category,
@@ -459,6 +553,31 @@ WHERE r.rn = 1
 # array: `= ANY (array)` on a column with a trigram index led the planner to
 # that index instead of the btree key.
 CHANGED_FORMS = "IN (SELECT pg_catalog.unnest(p_forms))"
+# A prefix ranked again whole reads only the forms under it, as one range of
+# the prefix index: text_pattern_ops compares bytes, and UTF-8 bytes sort as
+# code points, so the forms starting with p are those from p up to p with its
+# last character's successor (a surrogate is skipped; after U+10FFFF there is
+# none, and the prefix's first letter is read instead).
+PREFIX_UNDER = """
+    WHERE s.normalized_form IN (
+        SELECT u.normalized_form
+        FROM (SELECT r.p, pg_catalog.ascii(pg_catalog.right(r.p, 1)) AS c
+              FROM pg_catalog.unnest(v_reranked) AS r (p)) r
+        CROSS JOIN LATERAL (
+            SELECT x.normalized_form FROM public.mv_descriptor_search x
+            WHERE r.c < 1114111
+              AND x.normalized_form OPERATOR(pg_catalog.~>=~) r.p
+              AND x.normalized_form OPERATOR(pg_catalog.~<~) (pg_catalog.left(r.p, -1)
+                  || pg_catalog.chr(CASE WHEN r.c = 55295 THEN 57344 ELSE r.c + 1 END))
+            UNION ALL
+            SELECT x.normalized_form FROM public.mv_descriptor_search x
+            WHERE r.c >= 1114111
+              AND pg_catalog.left(x.normalized_form, pg_catalog.length(r.p)) = r.p) u)"""
+PREFIX_RERANKED = (
+    PREFIX_BODY.replace("{forms_where}", PREFIX_UNDER)
+    .replace("{where}", "\n      AND pg_catalog.left(f.normalized_form, l.len) = ANY (v_reranked)")
+    .strip()
+)
 SEARCH_TABLES: dict[str, tuple[str, str]] = {
     "mv_descriptor_search": (
         SEARCH_BODY.replace("{where}", ""),
@@ -473,9 +592,9 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
         FORMS_BODY.replace("{where}", f"\n      WHERE s.normalized_form {CHANGED_FORMS}"),
     ),
     "mv_descriptor_search_prefixes": (
-        PREFIX_BODY.replace("{where}", ""),
-        PREFIX_BODY.replace(
-            "{where}", "\n      AND pg_catalog.left(f.normalized_form, l.len) = ANY (v_prefixes)"
+        PREFIX_BODY.replace("{forms_where}", "").replace("{where}", ""),
+        PREFIXES_INCREMENTAL.replace("{changed}", CHANGED_FORMS).replace(
+            "{reranked}", textwrap.indent(PREFIX_RERANKED, " " * 4).strip()
         ),
     ),
     "mv_descriptor_search_pairs": (PAIRS_BODY, ""),
@@ -492,7 +611,6 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
 }
 INCREMENTAL_DELETE = {
     "mv_descriptor_search": f"normalized_form {CHANGED_FORMS}",
-    "mv_descriptor_search_prefixes": "prefix = ANY (v_prefixes)",
     "mv_descriptor_search_user_pairs": "user_id = ANY (p_users) AND user_id <> ALL (v_stayed)",
 }
 # Built empty, then filled once the trigram index they are built with exists.
@@ -528,11 +646,19 @@ COMMENTS = {
 }
 
 
+# A refresh updates these tables' changed rows in place (see DIFF_STEPS); free
+# room on each page lets the new version stay there without new entries in
+# the trigram index (a HOT update).
+UPDATED_IN_PLACE = {"mv_descriptor_search_shared", "mv_descriptor_search_forms"}
+IN_PLACE_FILLFACTOR = 80
+
+
 def create_search_table(name: str) -> str:
     """CREATE TABLE ... AS its whole build (empty for the tables filled later)."""
     data = "WITH NO DATA" if name in FILLED_LATER else "WITH DATA"
+    storage = f" WITH (fillfactor = {IN_PLACE_FILLFACTOR})" if name in UPDATED_IN_PLACE else ""
     return f"""
-CREATE TABLE IF NOT EXISTS public.{name} AS {SEARCH_TABLES[name][0]} {data};
+CREATE TABLE IF NOT EXISTS public.{name}{storage} AS {SEARCH_TABLES[name][0]} {data};
 COMMENT ON TABLE public.{name} IS
     '{COMMENTS[name]}; kept up to date by refresh_descriptor_views() (revision 003).';
 REVOKE ALL ON public.{name} FROM PUBLIC;
@@ -564,6 +690,8 @@ INSERT INTO public.{name}
 {whole.strip()};""")
         elif name in DIFF_STEPS:
             steps.append(DIFF_STEPS[name])
+        elif name == "mv_descriptor_search_prefixes":
+            steps.append(changed)
         elif name == "mv_descriptor_search_pairs":
             steps.append(PAIRS_INCREMENTAL)
         elif name == "mv_descriptor_search_pair_users":
@@ -707,6 +835,10 @@ SET jit = off
 AS $$
 DECLARE
     v_prefixes text[];
+    v_prefix_rows public.mv_descriptor_search_prefixes[];
+    v_trim_prefixes text[];
+    v_trim_ranks bigint[];
+    v_reranked text[];
     v_existed text[];
     v_flipped text[];
     v_heavy_before uuid[];
