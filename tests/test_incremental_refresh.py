@@ -233,3 +233,136 @@ def test_full_rebuild_argument_is_checked(head_db_url: str) -> None:
     with pytest.raises(psycopg2.Error) as failure:
         execute(head_db_url, "SELECT public.refresh_descriptor_views(NULL)")
     assert failure.value.pgcode == "22004"
+
+
+def _user_pairs(url: str, user: str) -> list[tuple[str, str, str, str]]:
+    return _rows(
+        url,
+        "SELECT form_a, form_b, descriptor1_text, descriptor2_text "
+        "FROM public.mv_descriptor_search_user_pairs "
+        "WHERE user_id = %s AND form_a LIKE 'cherr%%' ORDER BY 1, 2",
+        (user,),
+    )
+
+
+def _top(url: str, prefix: str) -> list[str]:
+    return [
+        form
+        for (form,) in _rows(
+            url,
+            "SELECT normalized_form FROM public.mv_descriptor_search_prefixes "
+            "WHERE prefix = %s ORDER BY rank",
+            (prefix,),
+        )
+    ]
+
+
+def _same_as_full(url: str) -> None:
+    incremental, full = incremental_and_full(url)
+    for name in SUMMARIES:
+        assert incremental[name] == full[name], name
+
+
+def test_user_pairs_and_prefixes_follow_single_changes(head_db_url: str) -> None:
+    """Changes to one form of one heavy user: only those keys are recomputed, and must be enough."""
+    url = head_db_url
+    writer = Writer(7)
+    heavy, other = writer.uuid(), writer.uuid()
+    # 210 groups under the prefix "q" (more than the 100 kept), one row each,
+    # and a form the heavy user will pair with.
+    rows = [
+        writer.row(heavy, "aroma", f"q{n:03d} {'x' * (n % 7)} {n * 7919 % 1000}")
+        for n in range(210)
+    ]
+    rows += [writer.row(heavy, "aroma", "Cherry"), writer.row(heavy, "aroma", "Cherry")]
+    writer.insert(url, rows)
+    execute(url, "SELECT public.refresh_descriptor_views(true)")
+    assert _user_pairs(url, heavy) == []
+    assert len(_top(url, "q")) == 100
+
+    # A new form, similar to one the user already had: a pair with an unchanged form.
+    writer.insert(url, [writer.row(heavy, "aroma", "cherrry")])
+    # Another user's similar form is not the heavy user's pair.
+    writer.insert(url, [writer.row(other, "aroma", "cherryy")])
+    _same_as_full(url)
+    assert _user_pairs(url, heavy) == [("cherrry", "cherry", "cherrry", "Cherry")]
+
+    # The shown spelling of the pair's other side (form_b) changes.
+    execute(
+        url,
+        "UPDATE public.flavor_descriptors SET descriptor_text = 'CHERRY' "
+        "WHERE user_id = %s AND normalized_form = 'cherry'",
+        (heavy,),
+    )
+    _same_as_full(url)
+    assert _user_pairs(url, heavy) == [("cherrry", "cherry", "cherrry", "CHERRY")]
+
+    # A form from below the top 100 of "q" rises to the top; the last one drops out.
+    below = _rows(
+        url,
+        "SELECT normalized_form, descriptor_text FROM public.mv_descriptor_search "
+        "WHERE normalized_form LIKE 'q%%' AND normalized_form NOT IN "
+        "(SELECT normalized_form FROM public.mv_descriptor_search_prefixes WHERE prefix = 'q') "
+        "ORDER BY 1 DESC LIMIT 1",
+    )[0]
+    last = _top(url, "q")[-1]
+    writer.insert(url, [writer.row(heavy, "aroma", below[1]) for _ in range(3)])
+    _same_as_full(url)
+    assert _top(url, "q")[0] == below[0]
+    assert last not in _top(url, "q")
+
+    # It falls back out once its rows are gone, and the pair goes with the user's form.
+    execute(
+        url,
+        "DELETE FROM public.flavor_descriptors WHERE normalized_form IN (%s, 'cherrry')",
+        (below[0],),
+    )
+    _same_as_full(url)
+    assert below[0] not in _top(url, "q")
+    assert last in _top(url, "q")
+    assert _user_pairs(url, heavy) == []
+
+
+def test_refresh_search_checks_its_arguments(head_db_url: str) -> None:
+    call = "SELECT public.flavatix_refresh_search(%s::uuid[], %s, %s, %s::uuid[], %s, %s, %s)"
+    user = str(uuid.uuid4())
+    for args, state in (
+        (([], [], None, [], [], [], False), "22004"),
+        (([], [], False, [], [], [], None), "22004"),
+        (([], [], False, None, [], [], False), "22004"),
+        (([user], ["x"], False, [user], ["x", "y"], ["aroma"], False), "22023"),
+        (([user], ["x"], False, [user], ["x"], [], False), "22023"),
+    ):
+        with pytest.raises(psycopg2.Error) as failure:
+            execute(head_db_url, call, args)
+        assert failure.value.pgcode == state, args
+
+
+def test_search_done_leaves_mv_descriptor_search_to_the_caller(head_db_url: str) -> None:
+    url = head_db_url
+    writer = Writer(3)
+    user = writer.uuid()
+    writer.insert(url, [writer.row(user, "aroma", "yuzu kosho")])
+    pending = (
+        "SELECT array_agg(DISTINCT u), array_agg(DISTINCT f), array_agg(u), array_agg(f), "
+        "array_agg(t) FROM public.mv_refresh_changes, "
+        "unnest(user_ids, normalized_forms, descriptor_types) AS k (u, f, t)"
+    )
+    users, forms, key_users, key_forms, key_types = _rows(url, pending)[0]
+    call = "SELECT public.flavatix_refresh_search(%s::uuid[], %s, false, %s::uuid[], %s, %s, %s)"
+    searched = (
+        "SELECT count(*) FROM public.mv_descriptor_search WHERE normalized_form = 'yuzu kosho'"
+    )
+    with connect(url, autocommit=False) as conn, conn.cursor() as cur:
+        cur.execute(call, (users, forms, key_users, key_forms, key_types, True))
+        cur.execute(searched)
+        assert cur.fetchone() == (0,)
+        cur.execute(call, (users, forms, key_users, key_forms, key_types, False))
+        cur.execute(searched)
+        assert cur.fetchone() == (1,)
+        cur.execute(
+            "SELECT count(*) FROM public.mv_descriptor_search_forms "
+            "WHERE normalized_form = 'yuzu kosho'"
+        )
+        assert cur.fetchone() == (1,)
+        conn.rollback()

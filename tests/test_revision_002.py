@@ -688,7 +688,7 @@ def test_per_user_search_tables_show_each_user_their_own_rows(supabase_searchabl
     for role in ("anon", "authenticated"):
         for helper in (
             "flavatix_forms_similar_to(text)",
-            "flavatix_refresh_search(uuid[], text[], boolean)",
+            "flavatix_refresh_search(uuid[], text[], boolean, uuid[], text[], text[], boolean)",
         ):
             assert query(
                 url,

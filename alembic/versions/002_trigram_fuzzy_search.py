@@ -349,10 +349,13 @@ WITH firsts AS (
                           AND d.descriptor_type = f.descriptor_type
                         LIMIT 1) has_b
 )
--- One LATERAL per side, on purpose: a shared CTE of shown forms joined back on
--- four keys led the planner to join all users' forms by user and type
--- (measured: about ten times slower on a million rows).
-SELECT p.user_id, p.descriptor_type, p.form_a, p.form_b, p.similarity,
+{shown}"""
+
+# What a user's pair shows of each side, from the `pairs` before it.
+# One LATERAL per side, on purpose: a shared CTE of shown forms joined back on
+# four keys led the planner to join all users' forms by user and type
+# (measured: about ten times slower on a million rows).
+USER_PAIRS_SHOWN = """SELECT p.user_id, p.descriptor_type, p.form_a, p.form_b, p.similarity,
        a.any_id AS descriptor1_id, a.descriptor_text AS descriptor1_text,
        b.any_id AS descriptor2_id, b.descriptor_text AS descriptor2_text
 FROM pairs p
@@ -369,24 +372,62 @@ CROSS JOIN LATERAL (
     WHERE d.user_id = p.user_id AND d.normalized_form = p.form_b
       AND d.descriptor_type = p.descriptor_type) b
 """
+USER_PAIRS_BODY = USER_PAIRS_BODY.replace("{shown}", USER_PAIRS_SHOWN)
+
+# The pairs of the changed (user, form, type) keys of users who were in
+# mv_descriptor_search_pair_users before the refresh and still are: every pair
+# of mv_descriptor_search_pairs with the key's form on either side whose other
+# form the user has in that type too. Exact, because a row (u, t, f, g)
+# depends only on the pair (f, g), which appears or disappears only with f or
+# g themselves, and on u's rows of (f, t) and (g, t); any change to either is
+# a changed key (a form appearing or disappearing everywhere does so in some
+# user's rows, which are changed keys).
+USER_PAIRS_BY_KEY = """
+WITH keys AS (
+    SELECT DISTINCT k.u, k.f, k.t
+    FROM unnest(p_key_users, p_key_forms, p_key_types) AS k (u, f, t)
+    WHERE k.u = ANY (v_stayed)
+), candidates AS (
+    SELECT k.u, k.t, k.f, p.form_a, p.form_b, p.similarity, p.form_b AS other
+    FROM keys k
+    JOIN public.mv_descriptor_search_pairs p ON p.form_a = k.f
+    UNION ALL
+    SELECT k.u, k.t, k.f, p.form_a, p.form_b, p.similarity, p.form_a
+    FROM keys k
+    JOIN public.mv_descriptor_search_pairs p ON p.form_b = k.f
+), pairs AS (
+    -- Two changed keys of one pair give it twice.
+    SELECT DISTINCT c.u AS user_id, c.t AS descriptor_type, c.form_a, c.form_b, c.similarity
+    FROM candidates c
+    CROSS JOIN LATERAL (SELECT FROM public.flavor_descriptors d
+                        WHERE d.user_id = c.u AND d.normalized_form = c.other
+                          AND d.descriptor_type = c.t
+                        LIMIT 1) has_other
+    CROSS JOIN LATERAL (SELECT FROM public.flavor_descriptors d
+                        WHERE d.user_id = c.u AND d.normalized_form = c.f
+                          AND d.descriptor_type = c.t
+                        LIMIT 1) has_key
+)
+{shown}""".replace("{shown}", USER_PAIRS_SHOWN)
 
 # The (form, type) groups autocomplete_descriptors shows, aggregated exactly as
 # it does, ranked per 1 to PREFIX_CHARS character prefix by (use desc, form, type).
-PREFIX_BODY = f"""
-WITH forms AS (
+PREFIX_FORMS = """
     SELECT s.normalized_form, s.descriptor_type,
            pg_catalog.sum(s.usage_count)::bigint AS usage_count,
            (pg_catalog.array_agg(s.descriptor_text ORDER BY s.usage_count DESC,
                                  s.descriptor_text))[1] AS descriptor_text,
            (pg_catalog.array_agg(s.category ORDER BY s.usage_count DESC, s.category)
                 FILTER (WHERE s.category IS NOT NULL))[1] AS category
-    FROM public.mv_descriptor_search s
-    GROUP BY s.normalized_form, s.descriptor_type
+    FROM public.mv_descriptor_search s{forms_where}
+    GROUP BY s.normalized_form, s.descriptor_type"""
+PREFIX_ORDER = "f.usage_count DESC, f.normalized_form, f.descriptor_type"
+PREFIX_BODY = f"""
+WITH forms AS ({PREFIX_FORMS}
 ), ranked AS (
     SELECT pg_catalog.left(f.normalized_form, l.len) AS prefix,
            pg_catalog.row_number() OVER (PARTITION BY pg_catalog.left(f.normalized_form, l.len)
-                                         ORDER BY f.usage_count DESC, f.normalized_form,
-                                                  f.descriptor_type) AS rank,
+                                         ORDER BY {PREFIX_ORDER}) AS rank,
            f.normalized_form, f.descriptor_type, f.usage_count, f.descriptor_text, f.category
     FROM forms f CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l(len)
     WHERE pg_catalog.length(f.normalized_form) >= l.len{{where}}
@@ -396,6 +437,99 @@ SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
 FROM ranked r
 WHERE r.rank <= {PREFIX_TOP}
 """
+
+# The prefixes of the changed forms, ranked from few rows where that is
+# exact. Candidates of a prefix: its rows as of the last refresh except those
+# of changed forms (unchanged since), and the changed forms' groups as they
+# are now. Every other group under the prefix is unchanged and ranked after
+# the prefix's old last row, so the candidates' top PREFIX_TOP is the answer
+# if the prefix held fewer than PREFIX_TOP rows (then there is no other
+# group), or if the new PREFIX_TOP-th row ranks at or before the old last
+# row. The other prefixes (v_reranked) are ranked again from every form under
+# them. Only rows that differ are written.
+PREFIX_FRESH = PREFIX_FORMS.replace("{forms_where}", "\n    WHERE s.normalized_form {changed}")
+PREFIX_ROW = (
+    "ROW({t}.prefix, {t}.rank, {t}.normalized_form, {t}.descriptor_type, {t}.usage_count,\n"
+    "           {t}.descriptor_text, {t}.category)::public.mv_descriptor_search_prefixes"
+)
+PREFIXES_INCREMENTAL = f"""
+WITH fresh AS ({PREFIX_FRESH}
+), old AS MATERIALIZED (
+    SELECT o.prefix, o.rank, o.normalized_form, o.descriptor_type, o.usage_count,
+           o.descriptor_text, o.category
+    FROM public.mv_descriptor_search_prefixes o
+    WHERE o.prefix IN (SELECT pg_catalog.unnest(v_prefixes))
+), candidates AS (
+    SELECT o.prefix, o.normalized_form, o.descriptor_type, o.usage_count, o.descriptor_text,
+           o.category
+    FROM old o
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.unnest(p_forms) AS c (f)
+                      WHERE c.f = o.normalized_form)
+    UNION ALL
+    SELECT pg_catalog.left(f.normalized_form, l.len), f.normalized_form, f.descriptor_type,
+           f.usage_count, f.descriptor_text, f.category
+    FROM fresh f CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l (len)
+    WHERE pg_catalog.length(f.normalized_form) >= l.len
+), top AS MATERIALIZED (
+    SELECT r.prefix, r.rank, r.normalized_form, r.descriptor_type, r.usage_count,
+           r.descriptor_text, r.category
+    FROM (SELECT f.*, pg_catalog.row_number() OVER (PARTITION BY f.prefix
+                                                    ORDER BY {PREFIX_ORDER}) AS rank
+          FROM candidates f) r
+    WHERE r.rank <= {PREFIX_TOP}
+), old_last AS (
+    SELECT p.prefix, o.rank, o.usage_count, o.normalized_form, o.descriptor_type
+    FROM pg_catalog.unnest(v_prefixes) AS p (prefix)
+    CROSS JOIN LATERAL (SELECT o.rank, o.usage_count, o.normalized_form, o.descriptor_type
+                        FROM public.mv_descriptor_search_prefixes o
+                        WHERE o.prefix = p.prefix
+                        ORDER BY o.rank DESC LIMIT 1) o
+), exact AS MATERIALIZED (
+    SELECT p.prefix
+    FROM pg_catalog.unnest(v_prefixes) AS p (prefix)
+    LEFT JOIN old_last o ON o.prefix = p.prefix
+    LEFT JOIN top n ON n.prefix = p.prefix AND n.rank = {PREFIX_TOP}
+    WHERE coalesce(o.rank, 0) < {PREFIX_TOP}
+       OR (-n.usage_count, n.normalized_form, n.descriptor_type)
+          <= (-o.usage_count, o.normalized_form, o.descriptor_type)
+), diff AS MATERIALIZED (
+    SELECT t.prefix, t.rank, t.normalized_form, t.descriptor_type, t.usage_count,
+           t.descriptor_text, t.category, o.prefix AS old_prefix, o.rank AS old_rank
+    FROM (SELECT t.* FROM top t WHERE t.prefix IN (SELECT e.prefix FROM exact e)) t
+    FULL JOIN (SELECT o.* FROM old o WHERE o.prefix IN (SELECT e.prefix FROM exact e)) o
+      ON o.prefix = t.prefix AND o.rank = t.rank
+    WHERE t.prefix IS NULL OR o.prefix IS NULL
+       OR (t.normalized_form, t.descriptor_type, t.usage_count, t.descriptor_text, t.category)
+          IS DISTINCT FROM
+          (o.normalized_form, o.descriptor_type, o.usage_count, o.descriptor_text, o.category)
+)
+SELECT (SELECT pg_catalog.array_agg({PREFIX_ROW.format(t="d")})
+        FROM diff d WHERE d.prefix IS NOT NULL),
+       (SELECT pg_catalog.array_agg(d.old_prefix ORDER BY d.old_prefix, d.old_rank)
+        FROM diff d WHERE d.prefix IS NULL),
+       (SELECT pg_catalog.array_agg(d.old_rank ORDER BY d.old_prefix, d.old_rank)
+        FROM diff d WHERE d.prefix IS NULL),
+       (SELECT pg_catalog.array_agg(p.prefix)
+        FROM pg_catalog.unnest(v_prefixes) AS p (prefix)
+        WHERE p.prefix NOT IN (SELECT e.prefix FROM exact e))
+INTO v_prefix_rows, v_trim_prefixes, v_trim_ranks, v_reranked;
+DELETE FROM public.mv_descriptor_search_prefixes x
+USING unnest(v_trim_prefixes, v_trim_ranks) AS t (prefix, rank)
+WHERE x.prefix = t.prefix AND x.rank = t.rank;
+UPDATE public.mv_descriptor_search_prefixes x
+SET normalized_form = n.normalized_form, descriptor_type = n.descriptor_type,
+    usage_count = n.usage_count, descriptor_text = n.descriptor_text, category = n.category
+FROM pg_catalog.unnest(v_prefix_rows) AS n
+WHERE x.prefix = n.prefix AND x.rank = n.rank;
+INSERT INTO public.mv_descriptor_search_prefixes
+SELECT n.* FROM pg_catalog.unnest(v_prefix_rows) AS n
+WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_prefixes x
+                  WHERE x.prefix = n.prefix AND x.rank = n.rank);
+IF v_reranked IS NOT NULL THEN
+    DELETE FROM public.mv_descriptor_search_prefixes WHERE prefix = ANY (v_reranked);
+    INSERT INTO public.mv_descriptor_search_prefixes
+    {{reranked}};
+END IF;"""
 
 # One row per normalized form: its use over all types and categories, and the
 # group find_similar_descriptors shows for it (most used, then type, category,
@@ -413,10 +547,37 @@ FROM (SELECT s.*,
 WHERE r.rn = 1
 """
 
-# name -> (whole build, the changed groups only, key column the refresh
-# deletes by, array of changed keys). In build order: each reads the ones
-# before it. The pairs are special (see flavatix_refresh_search).
-FORMS_FILTER = "\n      WHERE s.normalized_form = ANY (p_forms)"
+# name -> (whole build, the changed groups only). In build order: each reads
+# the ones before it. Some tables have incremental steps of their own (see
+# _refresh_steps). A filter on the changed forms is a join to the unnested
+# array: `= ANY (array)` on a column with a trigram index led the planner to
+# that index instead of the btree key.
+CHANGED_FORMS = "IN (SELECT pg_catalog.unnest(p_forms))"
+# A prefix ranked again whole reads only the forms under it, as one range of
+# the prefix index: text_pattern_ops compares bytes, and UTF-8 bytes sort as
+# code points, so the forms starting with p are those from p up to p with its
+# last character's successor (a surrogate is skipped; after U+10FFFF there is
+# none, and the prefix's first letter is read instead).
+PREFIX_UNDER = """
+    WHERE s.normalized_form IN (
+        SELECT u.normalized_form
+        FROM (SELECT r.p, pg_catalog.ascii(pg_catalog.right(r.p, 1)) AS c
+              FROM pg_catalog.unnest(v_reranked) AS r (p)) r
+        CROSS JOIN LATERAL (
+            SELECT x.normalized_form FROM public.mv_descriptor_search x
+            WHERE r.c < 1114111
+              AND x.normalized_form OPERATOR(pg_catalog.~>=~) r.p
+              AND x.normalized_form OPERATOR(pg_catalog.~<~) (pg_catalog.left(r.p, -1)
+                  || pg_catalog.chr(CASE WHEN r.c = 55295 THEN 57344 ELSE r.c + 1 END))
+            UNION ALL
+            SELECT x.normalized_form FROM public.mv_descriptor_search x
+            WHERE r.c >= 1114111
+              AND pg_catalog.left(x.normalized_form, pg_catalog.length(r.p)) = r.p) u)"""
+PREFIX_RERANKED = (
+    PREFIX_BODY.replace("{forms_where}", PREFIX_UNDER)
+    .replace("{where}", "\n      AND pg_catalog.left(f.normalized_form, l.len) = ANY (v_reranked)")
+    .strip()
+)
 SEARCH_TABLES: dict[str, tuple[str, str]] = {
     "mv_descriptor_search": (
         SEARCH_BODY.replace("{where}", ""),
@@ -424,16 +585,16 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
     ),
     "mv_descriptor_search_shared": (
         SHARED_BODY.replace("{where}", ""),
-        SHARED_BODY.replace("{where}", "\n  AND s.normalized_form = ANY (p_forms)"),
+        SHARED_BODY.replace("{where}", f"\n  AND s.normalized_form {CHANGED_FORMS}"),
     ),
     "mv_descriptor_search_forms": (
         FORMS_BODY.replace("{where}", ""),
-        FORMS_BODY.replace("{where}", FORMS_FILTER),
+        FORMS_BODY.replace("{where}", f"\n      WHERE s.normalized_form {CHANGED_FORMS}"),
     ),
     "mv_descriptor_search_prefixes": (
-        PREFIX_BODY.replace("{where}", ""),
-        PREFIX_BODY.replace(
-            "{where}", "\n      AND pg_catalog.left(f.normalized_form, l.len) = ANY (v_prefixes)"
+        PREFIX_BODY.replace("{forms_where}", "").replace("{where}", ""),
+        PREFIXES_INCREMENTAL.replace("{changed}", CHANGED_FORMS).replace(
+            "{reranked}", textwrap.indent(PREFIX_RERANKED, " " * 4).strip()
         ),
     ),
     "mv_descriptor_search_pairs": (PAIRS_BODY, ""),
@@ -443,16 +604,14 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
     ),
     "mv_descriptor_search_user_pairs": (
         USER_PAIRS_BODY.replace("{where}", ""),
-        USER_PAIRS_BODY.replace("{where}", "\n      AND u.user_id = ANY (p_users)"),
+        USER_PAIRS_BODY.replace(
+            "{where}", "\n      AND u.user_id = ANY (p_users) AND u.user_id <> ALL (v_stayed)"
+        ),
     ),
 }
 INCREMENTAL_DELETE = {
-    "mv_descriptor_search": "normalized_form = ANY (p_forms)",
-    "mv_descriptor_search_shared": "normalized_form = ANY (p_forms)",
-    "mv_descriptor_search_forms": "normalized_form = ANY (p_forms)",
-    "mv_descriptor_search_prefixes": "prefix = ANY (v_prefixes)",
-    "mv_descriptor_search_pair_users": "user_id = ANY (p_users)",
-    "mv_descriptor_search_user_pairs": "user_id = ANY (p_users)",
+    "mv_descriptor_search": f"normalized_form {CHANGED_FORMS}",
+    "mv_descriptor_search_user_pairs": "user_id = ANY (p_users) AND user_id <> ALL (v_stayed)",
 }
 # Built empty, then filled once the trigram index they are built with exists.
 FILLED_LATER = (
@@ -487,11 +646,19 @@ COMMENTS = {
 }
 
 
+# A refresh updates these tables' changed rows in place (see DIFF_STEPS); free
+# room on each page lets the new version stay there without new entries in
+# the trigram index (a HOT update).
+UPDATED_IN_PLACE = {"mv_descriptor_search_shared", "mv_descriptor_search_forms"}
+IN_PLACE_FILLFACTOR = 80
+
+
 def create_search_table(name: str) -> str:
     """CREATE TABLE ... AS its whole build (empty for the tables filled later)."""
     data = "WITH NO DATA" if name in FILLED_LATER else "WITH DATA"
+    storage = f" WITH (fillfactor = {IN_PLACE_FILLFACTOR})" if name in UPDATED_IN_PLACE else ""
     return f"""
-CREATE TABLE IF NOT EXISTS public.{name} AS {SEARCH_TABLES[name][0]} {data};
+CREATE TABLE IF NOT EXISTS public.{name}{storage} AS {SEARCH_TABLES[name][0]} {data};
 COMMENT ON TABLE public.{name} IS
     '{COMMENTS[name]}; kept up to date by refresh_descriptor_views() (revision 003).';
 REVOKE ALL ON public.{name} FROM PUBLIC;
@@ -516,24 +683,102 @@ $$;
 def _refresh_steps(incremental: bool) -> str:
     steps = []
     for name, (whole, changed) in SEARCH_TABLES.items():
-        if name == "mv_descriptor_search_pairs":
-            steps.append(
-                PAIRS_INCREMENTAL
-                if incremental
-                else f"""
+        if not incremental:
+            steps.append(f"""
 DELETE FROM public.{name};
 INSERT INTO public.{name}
-{whole.strip()};"""
-            )
-            continue
-        where = f" WHERE {INCREMENTAL_DELETE[name]}" if incremental else ""
-        body = changed if incremental else whole
-        steps.append(f"""
-DELETE FROM public.{name}{where};
+{whole.strip()};""")
+        elif name in DIFF_STEPS:
+            steps.append(DIFF_STEPS[name])
+        elif name == "mv_descriptor_search_prefixes":
+            steps.append(changed)
+        elif name == "mv_descriptor_search_pairs":
+            steps.append(PAIRS_INCREMENTAL)
+        elif name == "mv_descriptor_search_pair_users":
+            steps.append(PAIR_USERS_INCREMENTAL)
+        else:
+            step = f"""
+DELETE FROM public.{name} WHERE {INCREMENTAL_DELETE[name]};
 INSERT INTO public.{name}
-{body.strip()};""")
+{changed.strip()};"""
+            if name == "mv_descriptor_search":
+                # The caller may have brought it up to date itself.
+                step = f"""
+IF NOT p_search_done THEN{textwrap.indent(step, "    ")}
+END IF;"""
+            elif name == "mv_descriptor_search_user_pairs":
+                step += USER_PAIRS_INCREMENTAL
+            steps.append(step)
     return "".join(steps).replace("\n", "\n        ")
 
+
+# The tables with a trigram index are written only where a row differs: an
+# insert into a trigram index costs tens of microseconds, and an update that
+# leaves the indexed columns alone can skip the indexes (HOT). A group's key
+# columns are matched with NULLs equal, as the unique key does.
+SHARED_KEY_MATCH = """x.normalized_form = s.normalized_form
+  AND x.descriptor_type = s.descriptor_type
+  AND x.category IS NOT DISTINCT FROM s.category
+  AND x.subcategory IS NOT DISTINCT FROM s.subcategory"""
+FORMS_CHANGED = textwrap.indent(SEARCH_TABLES["mv_descriptor_search_forms"][1].strip(), " " * 6)
+DIFF_STEPS = {
+    "mv_descriptor_search_shared": f"""
+UPDATE public.mv_descriptor_search_shared x
+SET descriptor_text = s.descriptor_text, usage_count = s.usage_count,
+    unique_users = s.unique_users
+FROM public.mv_descriptor_search s
+WHERE s.normalized_form {CHANGED_FORMS} AND s.unique_users >= {SHARED_MIN_USERS}
+  AND {SHARED_KEY_MATCH}
+  AND (x.descriptor_text, x.usage_count, x.unique_users)
+      IS DISTINCT FROM (s.descriptor_text, s.usage_count, s.unique_users);
+DELETE FROM public.mv_descriptor_search_shared x
+WHERE x.normalized_form {CHANGED_FORMS}
+  AND NOT EXISTS (SELECT FROM public.mv_descriptor_search s
+                  WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 16)}
+                    AND s.unique_users >= {SHARED_MIN_USERS});
+INSERT INTO public.mv_descriptor_search_shared
+{SEARCH_TABLES["mv_descriptor_search_shared"][1].strip()}
+  AND NOT EXISTS (SELECT FROM public.mv_descriptor_search_shared x
+                  WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 16)});""",
+    "mv_descriptor_search_forms": f"""
+UPDATE public.mv_descriptor_search_forms x
+SET usage_count = n.usage_count, sample_id = n.sample_id, descriptor_text = n.descriptor_text,
+    descriptor_type = n.descriptor_type, category = n.category, subcategory = n.subcategory
+FROM ({FORMS_CHANGED.lstrip()}) n
+WHERE x.normalized_form = n.normalized_form
+  AND (x.usage_count, x.sample_id, x.descriptor_text, x.descriptor_type, x.category,
+       x.subcategory)
+      IS DISTINCT FROM (n.usage_count, n.sample_id, n.descriptor_text, n.descriptor_type,
+                        n.category, n.subcategory);
+DELETE FROM public.mv_descriptor_search_forms x
+WHERE x.normalized_form {CHANGED_FORMS}
+  AND NOT EXISTS (SELECT FROM public.mv_descriptor_search s
+                  WHERE s.normalized_form = x.normalized_form);
+INSERT INTO public.mv_descriptor_search_forms
+SELECT n.* FROM ({FORMS_CHANGED.lstrip()}) n
+WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_forms x
+                  WHERE x.normalized_form = n.normalized_form);""",
+}
+
+# Whether a changed user is heavy is decided by at most HEAVY_USER_ROWS index
+# entries, not by counting all the user's rows; only users who cross the
+# line are written. v_stayed: heavy before the refresh and still.
+PAIR_USERS_INCREMENTAL = f"""
+SELECT pg_catalog.array_agg(u.u) INTO v_heavy_now
+FROM pg_catalog.unnest(p_users) AS u (u)
+WHERE (SELECT pg_catalog.count(*)
+       FROM (SELECT FROM public.flavor_descriptors d WHERE d.user_id = u.u
+             LIMIT {HEAVY_USER_ROWS}) r) >= {HEAVY_USER_ROWS};
+v_heavy_now := coalesce(v_heavy_now, '{{}}');
+DELETE FROM public.mv_descriptor_search_pair_users
+WHERE user_id = ANY (p_users) AND user_id <> ALL (v_heavy_now);
+INSERT INTO public.mv_descriptor_search_pair_users (user_id)
+SELECT h.h FROM pg_catalog.unnest(v_heavy_now) AS h (h)
+WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_pair_users x WHERE x.user_id = h.h);
+SELECT pg_catalog.array_agg(u.u) INTO v_stayed
+FROM pg_catalog.unnest(v_heavy_now) AS u (u)
+WHERE u.u = ANY (v_heavy_before);
+v_stayed := coalesce(v_stayed, '{{}}');"""
 
 # Pairs change only when a form appears or disappears: the pairs of those
 # forms are deleted, and those of the forms that appeared are looked up, each
@@ -542,11 +787,12 @@ INSERT INTO public.{name}
 PAIRS_INCREMENTAL = """
 SELECT pg_catalog.array_agg(f.f) INTO v_flipped
 FROM pg_catalog.unnest(p_forms) AS f (f)
-WHERE coalesce(f.f = ANY (v_existed), false) <>
+WHERE (f.f IN (SELECT pg_catalog.unnest(v_existed))) <>
       EXISTS (SELECT FROM public.mv_descriptor_search_forms x WHERE x.normalized_form = f.f);
 IF v_flipped IS NOT NULL THEN
     DELETE FROM public.mv_descriptor_search_pairs
-    WHERE form_a = ANY (v_flipped) OR form_b = ANY (v_flipped);
+    WHERE form_a IN (SELECT pg_catalog.unnest(v_flipped))
+       OR form_b IN (SELECT pg_catalog.unnest(v_flipped));
     INSERT INTO public.mv_descriptor_search_pairs (form_a, form_b, similarity)
     SELECT DISTINCT LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form),
            @trgm@.similarity(LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form))
@@ -556,45 +802,84 @@ IF v_flipped IS NOT NULL THEN
     WHERE EXISTS (SELECT FROM public.mv_descriptor_search_forms x WHERE x.normalized_form = n.f);
 END IF;"""
 
+# Users who were heavy before and still are (v_stayed) get only the pairs of
+# their changed keys recomputed; the others among the changed users were
+# rebuilt whole or removed just before.
+USER_PAIRS_INCREMENTAL = f"""
+DELETE FROM public.mv_descriptor_search_user_pairs x
+USING (SELECT DISTINCT k.u, k.f, k.t
+       FROM unnest(p_key_users, p_key_forms, p_key_types) AS k (u, f, t)
+       WHERE k.u = ANY (v_stayed)) k
+WHERE x.user_id = k.u AND x.descriptor_type = k.t AND (x.form_a = k.f OR x.form_b = k.f);
+INSERT INTO public.mv_descriptor_search_user_pairs
+{USER_PAIRS_BY_KEY.strip()};"""
+
 # The upkeep of the search tables, called by refresh_descriptor_views()
-# (revision 003) with the users and normalized forms whose rows changed, or
-# p_full for a whole rebuild. A prefix's ranking depends on every form under
-# it: the prefixes of the changed forms are ranked again. A user's pairs
-# depend on the user's forms, and on pairs only of forms the user's own
-# changed rows made appear or disappear, so recomputing the changed users is
-# enough. Runs as its caller; only the owner may call it.
+# (revision 003) with the users and normalized forms whose rows changed and
+# the changed (user, form, type) keys (p_key_*: parallel arrays), or p_full
+# for a whole rebuild. p_search_done says the caller already brought
+# mv_descriptor_search up to date for p_forms; the others are derived from it.
+# Each table is recomputed for the changed forms (prefixes, user pairs: see
+# their steps). Runs as its caller; only the owner may call it.
 REFRESH_SEARCH = f"""
 CREATE OR REPLACE FUNCTION public.flavatix_refresh_search(
-    p_users uuid[], p_forms text[], p_full boolean)
+    p_users uuid[], p_forms text[], p_full boolean,
+    p_key_users uuid[], p_key_forms text[], p_key_types text[], p_search_done boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = ''
 SET pg_trgm.similarity_threshold = {PAIR_FLOOR}
+-- Row estimates of the changed arrays are guesses; compiling a plan costed
+-- from them took longer than running it.
+SET jit = off
 AS $$
 DECLARE
     v_prefixes text[];
+    v_prefix_rows public.mv_descriptor_search_prefixes[];
+    v_trim_prefixes text[];
+    v_trim_ranks bigint[];
+    v_reranked text[];
     v_existed text[];
     v_flipped text[];
+    v_heavy_before uuid[];
+    v_heavy_now uuid[];
+    v_stayed uuid[];
 BEGIN
-    IF p_full IS NULL THEN
-        RAISE EXCEPTION 'flavatix_refresh_search: p_full must not be NULL'
+    IF p_full IS NULL OR p_search_done IS NULL THEN
+        RAISE EXCEPTION 'flavatix_refresh_search: p_full and p_search_done must not be NULL'
             USING ERRCODE = '22004';
     END IF;
+    -- A full rebuild rebuilds every table, whatever p_search_done says.
     IF p_full THEN{_refresh_steps(incremental=False)}
         RETURN;
+    END IF;
+    IF p_key_users IS NULL OR p_key_forms IS NULL OR p_key_types IS NULL THEN
+        RAISE EXCEPTION 'flavatix_refresh_search: p_key_users, p_key_forms and p_key_types '
+                        'must not be NULL unless p_full' USING ERRCODE = '22004';
+    END IF;
+    IF pg_catalog.cardinality(p_key_users) <> pg_catalog.cardinality(p_key_forms)
+       OR pg_catalog.cardinality(p_key_users) <> pg_catalog.cardinality(p_key_types) THEN
+        RAISE EXCEPTION 'flavatix_refresh_search: p_key_users, p_key_forms and p_key_types '
+                        'must have the same length, not %, % and %',
+                        pg_catalog.cardinality(p_key_users), pg_catalog.cardinality(p_key_forms),
+                        pg_catalog.cardinality(p_key_types)
+            USING ERRCODE = '22023';
     END IF;
     SELECT pg_catalog.array_agg(DISTINCT pg_catalog.left(f.f, l.len)) INTO v_prefixes
     FROM pg_catalog.unnest(p_forms) AS f (f)
     CROSS JOIN pg_catalog.generate_series(1, {PREFIX_CHARS}) AS l (len)
     WHERE pg_catalog.length(f.f) >= l.len;
     SELECT pg_catalog.array_agg(f.normalized_form) INTO v_existed
-    FROM public.mv_descriptor_search_forms f WHERE f.normalized_form = ANY (p_forms);{
+    FROM public.mv_descriptor_search_forms f WHERE f.normalized_form {CHANGED_FORMS};
+    SELECT pg_catalog.array_agg(u.user_id) INTO v_heavy_before
+    FROM public.mv_descriptor_search_pair_users u WHERE u.user_id = ANY (p_users);{
     _refresh_steps(incremental=True)
 }
 END;
 $$;
 
-REVOKE ALL ON FUNCTION public.flavatix_refresh_search(uuid[], text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.flavatix_refresh_search(
+    uuid[], text[], boolean, uuid[], text[], text[], boolean) FROM PUBLIC;
 """
 
 SEARCH_TABLE_NAMES = tuple(SEARCH_TABLES)
@@ -616,7 +901,7 @@ BEGIN
         EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM %I',
                        r);
         EXECUTE format('REVOKE ALL ON FUNCTION public.flavatix_refresh_search(uuid[], text[], '
-                       'boolean) FROM %I', r);
+                       'boolean, uuid[], text[], text[], boolean) FROM %I', r);
     END LOOP;
 END;
 $$;
@@ -1150,7 +1435,8 @@ DROP TABLE IF EXISTS public.mv_descriptor_search_pair_users;
 -- squawk-ignore ban-drop-table
 DROP TABLE IF EXISTS public.mv_descriptor_search_pairs;
 -- squawk-ignore ban-drop-function
-DROP FUNCTION IF EXISTS public.flavatix_refresh_search(uuid[], text[], boolean);
+DROP FUNCTION IF EXISTS public.flavatix_refresh_search(uuid[], text[], boolean, uuid[], text[],
+                                                      text[], boolean);
 -- squawk-ignore ban-drop-function
 DROP FUNCTION IF EXISTS public.flavatix_forms_similar_to(text);
 -- squawk-ignore ban-drop-function

@@ -1251,7 +1251,7 @@ BEGIN
         WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}));
     IF v_full THEN
 {indented(FULL_COUNTS)}
-        PERFORM public.flavatix_refresh_search(NULL, NULL, true);
+        PERFORM public.flavatix_refresh_search(NULL, NULL, true, NULL, NULL, NULL, false);
 {indented(FULL_SUMMARIES)}
     ELSE
 {indented(TAKE_CHANGES)}
@@ -1273,7 +1273,10 @@ BEGIN
 {indented(INCREMENTAL_WHEEL)}
         END IF;
         IF v_full_search OR v_changes > 0 THEN
-            PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search);
+            -- mv_descriptor_search itself is up to date (INCREMENTAL_COUNTS).
+            PERFORM public.flavatix_refresh_search(v_users, v_forms, v_full_search,
+                                                   v_key_users, v_key_forms, v_key_types,
+                                                   true);
         END IF;
     END IF;
     UPDATE public.mv_refresh_log SET last_refreshed_at = clock_timestamp();

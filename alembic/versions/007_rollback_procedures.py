@@ -958,8 +958,8 @@ CATALOGUE = """
 002	any	any	grant	function public.flavatix_check_threshold(text,double precision) to authenticated	EXECUTE
 002	any	any	grant	function public.flavatix_forms_similar_to(text) to anon	none
 002	any	any	grant	function public.flavatix_forms_similar_to(text) to authenticated	none
-002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean) to anon	none
-002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean) to authenticated	none
+002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean) to anon	none
+002	any	any	grant	function public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean) to authenticated	none
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to anon	EXECUTE
 002	any	any	grant	function public.suggest_descriptor_category(text,double precision) to authenticated	EXECUTE
 002	any	any	grant	relation public.mv_descriptor_search to anon	none
@@ -991,7 +991,7 @@ CATALOGUE = """
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
 002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition e456ad4b724c2d266e736dbaf6b4b2cd
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition 1683add261c019b89bd967604790327b
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition baf6de8c06c54fc54060478285c4bb68
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
@@ -1011,7 +1011,7 @@ CATALOGUE = """
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
 002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition bba80f60275cd249567397850495e560
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean)	definition c90a0a8f2bac56bdd62648f4f42e0e45
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 77643eb8c5ecc479472858a6e6da8ce2
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
@@ -1114,7 +1114,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 67a7f97ac8b3601fd8d4058c863f8166
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 287b3367d195f0ab9a7e7068d2aa2174
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition 48bd121c0f4b9f8b0d1da79a45387028
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition 9477475bdd72c3ed87d418ac0346f63d
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
