@@ -344,9 +344,9 @@ def test_search_done_leaves_mv_descriptor_search_to_the_caller(head_db_url: str)
     user = writer.uuid()
     writer.insert(url, [writer.row(user, "aroma", "yuzu kosho")])
     pending = (
-        "SELECT array_agg(DISTINCT u), array_agg(DISTINCT f), array_agg(u), array_agg(f), "
-        "array_agg(t) FROM public.mv_refresh_changes, "
-        "unnest(user_ids, normalized_forms, descriptor_types) AS k (u, f, t)"
+        "SELECT array_agg(DISTINCT user_id), array_agg(DISTINCT normalized_form), "
+        "array_agg(user_id), array_agg(normalized_form), array_agg(descriptor_type) "
+        "FROM public.mv_refresh_changes"
     )
     users, forms, key_users, key_forms, key_types = _rows(url, pending)[0]
     call = "SELECT public.flavatix_refresh_search(%s::uuid[], %s, false, %s::uuid[], %s, %s, %s)"

@@ -399,6 +399,9 @@ REVOKE ALL ON public.mv_refresh_log, public.mv_refresh_changes, public.mv_refres
 # none is given to anyone.
 TRACKED_OLD = ", ".join(f"OLD.{c}" for c in TRACKED)
 TRACKED_NEW = ", ".join(f"NEW.{c}" for c in TRACKED)
+# One flat OR (not a row comparison, which PostgreSQL expands into nested
+# ORs): the trigger's text reads back the same when revision 005 copies it.
+TRACKED_CHANGED = "\n          OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in TRACKED)
 CREATE_TRACKING = f"""
 CREATE OR REPLACE FUNCTION public.flavor_descriptors_count_insert()
 RETURNS trigger
@@ -441,7 +444,7 @@ DROP TRIGGER IF EXISTS flavor_descriptors_count_updates ON public.flavor_descrip
 CREATE TRIGGER flavor_descriptors_count_updates
     AFTER UPDATE ON public.flavor_descriptors
     FOR EACH ROW
-    WHEN (({TRACKED_OLD}) IS DISTINCT FROM ({TRACKED_NEW}))
+    WHEN ({TRACKED_CHANGED})
     EXECUTE FUNCTION public.flavor_descriptors_count_changes();
 DROP TRIGGER IF EXISTS flavor_descriptors_count_deletes ON public.flavor_descriptors;
 CREATE TRIGGER flavor_descriptors_count_deletes

@@ -1058,14 +1058,86 @@ CATALOGUE = """
 003	any	any	column	public.mv_global_descriptor_stats.subcategory	text
 003	any	any	column	public.mv_global_descriptor_stats.total_occurrences	bigint
 003	any	any	column	public.mv_global_descriptor_stats.unique_users	bigint
-003	any	any	column	public.mv_refresh_changes.changed_rows	bigint not null
-003	any	any	column	public.mv_refresh_changes.descriptor_types	text[] not null
+003	any	any	column	public.mv_refresh_changes.ai_extracted	boolean
+003	any	any	column	public.mv_refresh_changes.category	text
+003	any	any	column	public.mv_refresh_changes.changed_rows	smallint not null
+003	any	any	column	public.mv_refresh_changes.confidence_score	numeric
+003	any	any	column	public.mv_refresh_changes.created_at	timestamp with time zone
+003	any	any	column	public.mv_refresh_changes.descriptor_text	text
+003	any	any	column	public.mv_refresh_changes.descriptor_type	text
 003	any	any	column	public.mv_refresh_changes.id	bigint not null
-003	any	any	column	public.mv_refresh_changes.normalized_forms	text[] not null
+003	any	any	column	public.mv_refresh_changes.intensity	integer
+003	any	any	column	public.mv_refresh_changes.item_category	text
+003	any	any	column	public.mv_refresh_changes.item_name	text
+003	any	any	column	public.mv_refresh_changes.normalized_form	text
 003	any	any	column	public.mv_refresh_changes.recorded_at	timestamp with time zone not null
-003	any	any	column	public.mv_refresh_changes.user_ids	uuid[] not null
+003	any	any	column	public.mv_refresh_changes.sign	smallint not null
+003	any	any	column	public.mv_refresh_changes.source_id	uuid
+003	any	any	column	public.mv_refresh_changes.source_type	text
+003	any	any	column	public.mv_refresh_changes.subcategory	text
+003	any	any	column	public.mv_refresh_changes.user_id	uuid
+003	any	any	column	public.mv_refresh_global_groups.category	text
+003	any	any	column	public.mv_refresh_global_groups.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_global_groups.normalized_form	text not null
+003	any	any	column	public.mv_refresh_global_groups.sample_id	text
+003	any	any	column	public.mv_refresh_global_groups.subcategory	text
+003	any	any	column	public.mv_refresh_global_groups.users	bigint not null
+003	any	any	column	public.mv_refresh_group_intensities.category	text
+003	any	any	column	public.mv_refresh_group_intensities.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_group_intensities.intensity	integer not null
+003	any	any	column	public.mv_refresh_group_intensities.item_category	text
+003	any	any	column	public.mv_refresh_group_intensities.normalized_form	text not null
+003	any	any	column	public.mv_refresh_group_intensities.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_group_intensities.subcategory	text
+003	any	any	column	public.mv_refresh_group_items.category	text
+003	any	any	column	public.mv_refresh_group_items.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_group_items.item_category	text
+003	any	any	column	public.mv_refresh_group_items.item_name	text not null
+003	any	any	column	public.mv_refresh_group_items.normalized_form	text not null
+003	any	any	column	public.mv_refresh_group_items.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_group_items.subcategory	text
+003	any	any	column	public.mv_refresh_group_texts.category	text
+003	any	any	column	public.mv_refresh_group_texts.descriptor_text	text not null
+003	any	any	column	public.mv_refresh_group_texts.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_group_texts.item_category	text
+003	any	any	column	public.mv_refresh_group_texts.normalized_form	text not null
+003	any	any	column	public.mv_refresh_group_texts.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_group_texts.subcategory	text
+003	any	any	column	public.mv_refresh_group_users.category	text
+003	any	any	column	public.mv_refresh_group_users.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_group_users.item_category	text
+003	any	any	column	public.mv_refresh_group_users.last_used_at	timestamp with time zone
+003	any	any	column	public.mv_refresh_group_users.normalized_form	text not null
+003	any	any	column	public.mv_refresh_group_users.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_group_users.sample_id	text
+003	any	any	column	public.mv_refresh_group_users.subcategory	text
+003	any	any	column	public.mv_refresh_group_users.user_id	uuid not null
+003	any	any	column	public.mv_refresh_groups.category	text
+003	any	any	column	public.mv_refresh_groups.confidence_count	bigint not null
+003	any	any	column	public.mv_refresh_groups.confidence_sum	numeric not null
+003	any	any	column	public.mv_refresh_groups.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_groups.intensity_count	bigint not null
+003	any	any	column	public.mv_refresh_groups.intensity_sum	bigint not null
+003	any	any	column	public.mv_refresh_groups.item_category	text
+003	any	any	column	public.mv_refresh_groups.items	bigint not null
+003	any	any	column	public.mv_refresh_groups.last_used_at	timestamp with time zone
+003	any	any	column	public.mv_refresh_groups.normalized_form	text not null
+003	any	any	column	public.mv_refresh_groups.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_groups.subcategory	text
+003	any	any	column	public.mv_refresh_groups.users	bigint not null
 003	any	any	column	public.mv_refresh_log.last_refreshed_at	timestamp with time zone
 003	any	any	column	public.mv_refresh_log.view_name	text not null
+003	any	any	column	public.mv_refresh_user_categories.category	text
+003	any	any	column	public.mv_refresh_user_categories.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_user_categories.user_id	uuid not null
+003	any	any	column	public.mv_refresh_user_sources.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_user_sources.source_id	uuid not null
+003	any	any	column	public.mv_refresh_user_sources.source_type	text not null
+003	any	any	column	public.mv_refresh_user_sources.user_id	uuid not null
+003	any	any	column	public.mv_refresh_wheel_forms.normalized_form	text not null
+003	any	any	column	public.mv_refresh_wheel_forms.occurrences	bigint not null
+003	any	any	column	public.mv_refresh_wheel_forms.user_id	uuid not null
+003	any	any	column	public.mv_refresh_wheel_forms.wheel_type	text not null
 003	any	any	column	public.mv_user_descriptor_summary.any_ai_extracted	boolean
 003	any	any	column	public.mv_user_descriptor_summary.avg_confidence	numeric
 003	any	any	column	public.mv_user_descriptor_summary.avg_intensity	numeric
@@ -1106,15 +1178,16 @@ CATALOGUE = """
 003	any	any	column	public.mv_wheel_generation_stats.total_descriptors	bigint
 003	any	any	column	public.mv_wheel_generation_stats.unique_descriptors	bigint
 003	any	any	column	public.mv_wheel_generation_stats.user_id	uuid
-003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_changed_rows_check	c validated, definition 326815eface1cfc3c0ab1baf6aa7ca5b
+003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_changed_rows_check	c validated, definition faa4e05be00cbe7cd9c92c2e82063961
 003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_pkey	p validated, definition 4c6419b3704337bbfe50f018842a9ad3
+003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_sign_check	c validated, definition b43e8b97da89eea0bb8b20463b7e8457
 003	any	any	constraint	public.mv_refresh_log.mv_refresh_log_pkey	p validated, definition 050a7a53259171761033491dacd1a4e2
 003	any	any	function	public.flavatix_wheel_json(text,uuid,text,text[],integer,integer)	definition 169ff9b37615575bb94076c105e0186c
 003	any	any	function	public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer)	definition a25902118df6947406a4ca1d03909d1c
-003	any	any	function	public.flavor_descriptors_count_changes()	definition 67a7f97ac8b3601fd8d4058c863f8166
-003	any	any	function	public.flavor_descriptors_count_insert()	definition 287b3367d195f0ab9a7e7068d2aa2174
+003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
+003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition 9477475bdd72c3ed87d418ac0346f63d
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition a7a43901e9c3da9b3dde66f83734ec8c
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
@@ -1128,10 +1201,40 @@ CATALOGUE = """
 003	any	any	grant	function public.should_refresh_views(integer) to authenticated	none
 003	any	any	grant	relation public.mv_refresh_changes to anon	none
 003	any	any	grant	relation public.mv_refresh_changes to authenticated	none
+003	any	any	grant	relation public.mv_refresh_global_groups to anon	none
+003	any	any	grant	relation public.mv_refresh_global_groups to authenticated	none
+003	any	any	grant	relation public.mv_refresh_group_intensities to anon	none
+003	any	any	grant	relation public.mv_refresh_group_intensities to authenticated	none
+003	any	any	grant	relation public.mv_refresh_group_items to anon	none
+003	any	any	grant	relation public.mv_refresh_group_items to authenticated	none
+003	any	any	grant	relation public.mv_refresh_group_texts to anon	none
+003	any	any	grant	relation public.mv_refresh_group_texts to authenticated	none
+003	any	any	grant	relation public.mv_refresh_group_users to anon	none
+003	any	any	grant	relation public.mv_refresh_group_users to authenticated	none
+003	any	any	grant	relation public.mv_refresh_groups to anon	none
+003	any	any	grant	relation public.mv_refresh_groups to authenticated	none
 003	any	any	grant	relation public.mv_refresh_status to anon	none
 003	any	any	grant	relation public.mv_refresh_status to authenticated	none
+003	any	any	grant	relation public.mv_refresh_user_categories to anon	none
+003	any	any	grant	relation public.mv_refresh_user_categories to authenticated	none
+003	any	any	grant	relation public.mv_refresh_user_sources to anon	none
+003	any	any	grant	relation public.mv_refresh_user_sources to authenticated	none
+003	any	any	grant	relation public.mv_refresh_wheel_forms to anon	none
+003	any	any	grant	relation public.mv_refresh_wheel_forms to authenticated	none
+003	any	any	index	public.ix_mv_category_descriptor_summary_group	valid, definition 665f15b18e96ba44ec479553de2a1756
+003	any	any	index	public.ix_mv_global_descriptor_stats_group	valid, definition beb9ecb53c9f47ef7f953d94224947b7
+003	any	any	index	public.ix_mv_user_descriptor_summary_wheel	valid, definition 50e714f88d4c3e80b9d64fd420c716ce
 003	any	any	index	public.mv_refresh_changes_pkey	valid, definition 413442033d992c3198188b3ec68de6c4
+003	any	any	index	public.mv_refresh_global_groups_key	valid, definition 00e3174111cfd1692ab51be2529b451f
+003	any	any	index	public.mv_refresh_group_intensities_key	valid, definition 114f9faadaaca4a5179586b5d42a99e0
+003	any	any	index	public.mv_refresh_group_items_key	valid, definition fb48f6244a07a164f8806539950d539c
+003	any	any	index	public.mv_refresh_group_texts_key	valid, definition 0047f5a239c497681382afba4bdefe2f
+003	any	any	index	public.mv_refresh_group_users_key	valid, definition 018bcbebbc29db8fcb9de27b142b0039
+003	any	any	index	public.mv_refresh_groups_key	valid, definition ce37b07ba974ab117f4b7af8c1cbab9f
 003	any	any	index	public.mv_refresh_log_pkey	valid, definition c94d1c8fd0af31adb1df08e2f10abcaf
+003	any	any	index	public.mv_refresh_user_categories_key	valid, definition 18d739e8b9b9db9a8003601169c0bc3e
+003	any	any	index	public.mv_refresh_user_sources_key	valid, definition fda40507e2c6382b70ed1a54d927ef7a
+003	any	any	index	public.mv_refresh_wheel_forms_key	valid, definition ab10569c47799edf9753f07e64268f7a
 003	any	any	index	public.ux_mv_category_descriptor_summary_key	valid, definition d87593981109b499eee394ef02daaeab
 003	any	any	index	public.ux_mv_global_descriptor_stats_key	valid, definition 3d6aa0ab0fa744d078f8c9d79733939f
 003	any	any	index	public.ux_mv_user_descriptor_summary_key	valid, definition 62d99e6688f63657b15e5e062956f3db
@@ -1140,14 +1243,23 @@ CATALOGUE = """
 003	any	any	table	public.mv_category_descriptor_summary	table, row level security
 003	any	any	table	public.mv_global_descriptor_stats	table, row level security
 003	any	any	table	public.mv_refresh_changes	table, row level security
+003	any	any	table	public.mv_refresh_global_groups	table, row level security
+003	any	any	table	public.mv_refresh_group_intensities	table, row level security
+003	any	any	table	public.mv_refresh_group_items	table, row level security
+003	any	any	table	public.mv_refresh_group_texts	table, row level security
+003	any	any	table	public.mv_refresh_group_users	table, row level security
+003	any	any	table	public.mv_refresh_groups	table, row level security
 003	any	any	table	public.mv_refresh_log	table, row level security
+003	any	any	table	public.mv_refresh_user_categories	table, row level security
+003	any	any	table	public.mv_refresh_user_sources	table, row level security
+003	any	any	table	public.mv_refresh_wheel_forms	table, row level security
 003	any	any	table	public.mv_user_descriptor_summary	table, row level security
 003	any	any	table	public.mv_user_wheel_subcategories	table, row level security
 003	any	any	table	public.mv_wheel_generation_stats	table, row level security
-003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_deletes	enabled, definition c275cce9a776196d1b85dfaf73890ed0
+003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_deletes	enabled, definition b384ca3db228f8adad78b1d6ef31c0bc
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_inserts	enabled, definition 16e1d58bf0e7b68c43b06a74c1c06e5f
-003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_updates	enabled, definition 6d57966769f583f4bc21b0671ce2e5bb
-003	any	any	view	public.mv_refresh_status	definition 57b3860b989aa6283397c57a8d8dbae1
+003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_updates	enabled, definition 0abce7e8050506d2b9b9e32a7b9dc0cd
+003	any	any	view	public.mv_refresh_status	definition dcd598cdfc0a309f5f31a1cbe880eefc
 003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to anon	none
 003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	none
 003	plain	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	none
@@ -1579,7 +1691,7 @@ CATALOGUE = """
 006	any	any	view	public.v_query_performance	definition 635b52a01c455609c0625a38f53ba6f4
 006	any	any	view	public.v_sequence_usage	definition 2b2851c5219f2da12fb8d1c96ce918a8
 006	any	any	view	public.v_slow_queries	definition fcfe61b9562d1dacf3e1b508fb4a2220
-006	any	any	view	public.v_summary_age	definition 9a73d83208476d921800a197bb29d123
+006	any	any	view	public.v_summary_age	definition 865e83b910705636cb97011386c6c3a1
 006	any	any	view	public.v_table_stats	definition c1721a603219b32084be09fe9a662b6b
 006	any	any	view	public.v_wraparound	definition 46ac4198fb74bda73ce997d5488b59b1
 006	plain	any	extension	pg_stat_statements	in schema public
