@@ -137,6 +137,17 @@ class Writer:
                     self.some_ids(url, rng.randint(1, 5)),
                 ),
             )
+        # Scores changed in place: a group's count stays, its sum moves.
+        execute(
+            url,
+            "UPDATE public.flavor_descriptors SET confidence_score = %s, intensity = %s "
+            "WHERE id = ANY (%s::uuid[])",
+            (
+                rng.choice((None, 0.25, 0.5, 0.8)),
+                rng.choice((None, 1, 4)),
+                self.some_ids(url, rng.randint(1, 4)),
+            ),
+        )
         # Deletes, sometimes the last row of a spelling.
         execute(
             url,

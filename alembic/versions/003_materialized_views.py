@@ -186,7 +186,15 @@ TRACKED: dict[str, str] = {
     "created_at": "timestamptz",
     "ai_extracted": "boolean",
 }
-CHANGE_COLUMNS_DDL = ",\n".join(f"    {name} {kind}" for name, kind in TRACKED.items())
+
+
+def column_ddl(name: str, kind: str) -> str:
+    """One column; an integer (intensity) copies flavor_descriptors' own type."""
+    ignore = "    -- squawk-ignore prefer-bigint-over-int\n" if kind == "integer" else ""
+    return f"{ignore}    {name} {kind}"
+
+
+CHANGE_COLUMNS_DDL = ",\n".join(column_ddl(name, kind) for name, kind in TRACKED.items())
 CHANGE_COLUMNS = ", ".join(TRACKED)
 
 # The refresh's own counts, from which it brings the aggregates over all
@@ -239,7 +247,7 @@ COUNT_TABLE_NAMES = list(COUNT_TABLES)
 
 def key_column_ddl(column: str) -> str:
     kind = {**TRACKED, "wheel_type": "text"}[column]
-    return f"{column} {kind}" + (" NOT NULL" if column in NOT_NULL_KEYS else "")
+    return column_ddl(column, kind) + (" NOT NULL" if column in NOT_NULL_KEYS else "")
 
 
 def key_expressions(key: Sequence[str]) -> str:
@@ -253,11 +261,14 @@ def key_expressions(key: Sequence[str]) -> str:
     )
 
 
+KEY_COLUMNS_DDL = {
+    name: ",\n".join(key_column_ddl(c) for c in key) for name, (key, _) in COUNT_TABLES.items()
+}
 # Empty tables with a unique key each (a NULL category is a key too), read
 # and written only by the refresh.
 CREATE_COUNT_TABLES = "\n".join(
     f"""CREATE TABLE IF NOT EXISTS public.{name} (
-    {", ".join(key_column_ddl(c) for c in key)},
+{KEY_COLUMNS_DDL[name]},
     {columns}
 );
 -- A new, empty table: nothing to wait for.
@@ -327,8 +338,8 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
 -- from queueing behind each other's row locks until commit.
 CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    changed_rows smallint NOT NULL CHECK (changed_rows IN (0, 1)),
-    sign smallint NOT NULL CHECK (sign IN (-1, 1)),
+    changed_rows bigint NOT NULL CHECK (changed_rows IN (0, 1)),
+    sign bigint NOT NULL CHECK (sign IN (-1, 1)),
 {CHANGE_COLUMNS_DDL},
     recorded_at timestamptz NOT NULL DEFAULT now()
 );
@@ -362,9 +373,11 @@ FROM search,
                      ('mv_wheel_generation_stats', now())) AS v (view_name, refreshed_at)
 ON CONFLICT (view_name) DO NOTHING;
 
--- The refresh's own counts start empty: the first refresh builds them whole.
+-- The refresh's own counts start empty: the first refresh builds them whole,
+-- unless the table is empty too, when empty counts are right.
 INSERT INTO public.mv_refresh_log (view_name, last_refreshed_at)
-SELECT unnest(ARRAY{COUNT_TABLE_NAMES}), NULL
+SELECT unnest(ARRAY{COUNT_TABLE_NAMES}),
+       CASE WHEN EXISTS (SELECT FROM public.flavor_descriptors) THEN NULL ELSE now() END
 ON CONFLICT (view_name) DO NOTHING;
 
 CREATE OR REPLACE VIEW public.mv_refresh_status AS
@@ -884,7 +897,8 @@ INSERT INTO pg_temp.flavatix_users_new SELECT * FROM made;
 -- those whose count reached or left zero.
 INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
 SELECT {CG}, sum(x.occurrences), sum(x.intensity_sum), sum(x.intensity_count),
-       CASE WHEN sum(x.confidence_count) = 0 THEN 0 ELSE sum(x.confidence_sum) END,
+       -- A zero change is written 0 (not 0.00), so a sum keeps its own scale.
+       CASE WHEN sum(x.confidence_sum) = 0 THEN 0 ELSE sum(x.confidence_sum) END,
        sum(x.confidence_count), sum(x.users), sum(x.items), NULL
 FROM (SELECT {CG}, sign AS occurrences, coalesce(sign * intensity, 0) AS intensity_sum,
              CASE WHEN intensity IS NOT NULL THEN sign ELSE 0 END AS intensity_count,
@@ -1229,7 +1243,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
-    v_changes bigint := 0;
+    v_changes bigint;
     v_users uuid[];
     v_forms text[];
     v_key_users uuid[];

@@ -1060,7 +1060,7 @@ CATALOGUE = """
 003	any	any	column	public.mv_global_descriptor_stats.unique_users	bigint
 003	any	any	column	public.mv_refresh_changes.ai_extracted	boolean
 003	any	any	column	public.mv_refresh_changes.category	text
-003	any	any	column	public.mv_refresh_changes.changed_rows	smallint not null
+003	any	any	column	public.mv_refresh_changes.changed_rows	bigint not null
 003	any	any	column	public.mv_refresh_changes.confidence_score	numeric
 003	any	any	column	public.mv_refresh_changes.created_at	timestamp with time zone
 003	any	any	column	public.mv_refresh_changes.descriptor_text	text
@@ -1071,7 +1071,7 @@ CATALOGUE = """
 003	any	any	column	public.mv_refresh_changes.item_name	text
 003	any	any	column	public.mv_refresh_changes.normalized_form	text
 003	any	any	column	public.mv_refresh_changes.recorded_at	timestamp with time zone not null
-003	any	any	column	public.mv_refresh_changes.sign	smallint not null
+003	any	any	column	public.mv_refresh_changes.sign	bigint not null
 003	any	any	column	public.mv_refresh_changes.source_id	uuid
 003	any	any	column	public.mv_refresh_changes.source_type	text
 003	any	any	column	public.mv_refresh_changes.subcategory	text
@@ -1178,16 +1178,16 @@ CATALOGUE = """
 003	any	any	column	public.mv_wheel_generation_stats.total_descriptors	bigint
 003	any	any	column	public.mv_wheel_generation_stats.unique_descriptors	bigint
 003	any	any	column	public.mv_wheel_generation_stats.user_id	uuid
-003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_changed_rows_check	c validated, definition faa4e05be00cbe7cd9c92c2e82063961
+003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_changed_rows_check	c validated, definition c6eb651cb4d7243c2d9e52842e315657
 003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_pkey	p validated, definition 4c6419b3704337bbfe50f018842a9ad3
-003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_sign_check	c validated, definition b43e8b97da89eea0bb8b20463b7e8457
+003	any	any	constraint	public.mv_refresh_changes.mv_refresh_changes_sign_check	c validated, definition fee9a77cac118d15b83634ba75543b59
 003	any	any	constraint	public.mv_refresh_log.mv_refresh_log_pkey	p validated, definition 050a7a53259171761033491dacd1a4e2
 003	any	any	function	public.flavatix_wheel_json(text,uuid,text,text[],integer,integer)	definition 169ff9b37615575bb94076c105e0186c
 003	any	any	function	public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer)	definition a25902118df6947406a4ca1d03909d1c
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition a7a43901e9c3da9b3dde66f83734ec8c
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition 3109f46236aa6b8fc7fad6a03768d8a6
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
@@ -1259,7 +1259,7 @@ CATALOGUE = """
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_deletes	enabled, definition b384ca3db228f8adad78b1d6ef31c0bc
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_inserts	enabled, definition 16e1d58bf0e7b68c43b06a74c1c06e5f
 003	any	any	trigger	public.flavor_descriptors.flavor_descriptors_count_updates	enabled, definition 0abce7e8050506d2b9b9e32a7b9dc0cd
-003	any	any	view	public.mv_refresh_status	definition dcd598cdfc0a309f5f31a1cbe880eefc
+003	any	any	view	public.mv_refresh_status	definition 57b3860b989aa6283397c57a8d8dbae1
 003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to anon	none
 003	plain	any	grant	function public.flavatix_wheel_json(text,uuid,text,text[],integer,integer) to authenticated	none
 003	plain	any	grant	function public.flavatix_wheel_json_from_forms(text,uuid,text,text[],integer,integer) to anon	none
@@ -1691,7 +1691,7 @@ CATALOGUE = """
 006	any	any	view	public.v_query_performance	definition 635b52a01c455609c0625a38f53ba6f4
 006	any	any	view	public.v_sequence_usage	definition 2b2851c5219f2da12fb8d1c96ce918a8
 006	any	any	view	public.v_slow_queries	definition fcfe61b9562d1dacf3e1b508fb4a2220
-006	any	any	view	public.v_summary_age	definition 865e83b910705636cb97011386c6c3a1
+006	any	any	view	public.v_summary_age	definition 9a73d83208476d921800a197bb29d123
 006	any	any	view	public.v_table_stats	definition c1721a603219b32084be09fe9a662b6b
 006	any	any	view	public.v_wraparound	definition 46ac4198fb74bda73ce997d5488b59b1
 006	plain	any	extension	pg_stat_statements	in schema public
