@@ -95,11 +95,13 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
         ("mv_user_wheel_subcategories",),
         ("mv_wheel_generation_stats",),
     ]
-    # The counts start empty, so the first refresh builds everything whole.
+    # The counts start empty; over an empty table that is already right (a
+    # table with rows leaves them unbuilt: see test_counts_start_unbuilt_over_rows).
     assert query(
         head_db_url,
         "SELECT count(*) FROM public.mv_refresh_log "
-        "WHERE view_name LIKE 'mv\\_refresh\\_%%' AND last_refreshed_at IS NULL",
+        "WHERE view_name = ANY (%s) AND last_refreshed_at IS NOT NULL",
+        (list(COUNTS),),
     ) == [(len(COUNTS),)]
 
 
@@ -418,6 +420,27 @@ def test_downgrade_to_002_and_upgrade_again_keeps_every_row(head_db_url: str) ->
     migrations.upgrade(head_db_url, "head")
     assert descriptors_checksum(head_db_url) == before
     assert wheel(head_db_url, USER_A)["totalDescriptors"] == 11
+
+
+def test_counts_start_unbuilt_over_rows(head_db_url: str) -> None:
+    # Upgraded over rows, the refresh's counts are empty and marked unbuilt: the
+    # first refresh builds them whole, and the next one adds changes to them.
+    url = head_db_url
+    load_handbuilt(url)
+    migrations.downgrade(url, "002")
+    migrations.upgrade(url, "head")
+    unbuilt = "SELECT count(*) FROM public.mv_refresh_log WHERE view_name = ANY (%s) AND {}"
+    assert query(url, unbuilt.format("last_refreshed_at IS NULL"), (list(COUNTS),)) == [
+        (len(COUNTS),)
+    ]
+    assert scalar(url, "SELECT count(*) FROM public.mv_refresh_groups") == 0
+    refresh(url)
+    assert query(url, unbuilt.format("last_refreshed_at IS NOT NULL"), (list(COUNTS),)) == [
+        (len(COUNTS),)
+    ]
+    assert scalar(url, "SELECT sum(occurrences) FROM public.mv_refresh_groups") == scalar(
+        url, "SELECT count(*) FROM public.flavor_descriptors"
+    )
 
 
 @pytest.fixture
