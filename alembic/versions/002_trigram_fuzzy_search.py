@@ -720,42 +720,52 @@ SHARED_KEY_MATCH = """x.normalized_form = s.normalized_form
   AND x.descriptor_type = s.descriptor_type
   AND x.category IS NOT DISTINCT FROM s.category
   AND x.subcategory IS NOT DISTINCT FROM s.subcategory"""
-FORMS_CHANGED = textwrap.indent(SEARCH_TABLES["mv_descriptor_search_forms"][1].strip(), " " * 6)
+FORMS_CHANGED = textwrap.indent(SEARCH_TABLES["mv_descriptor_search_forms"][1].strip(), " " * 4)
 DIFF_STEPS = {
+    # One statement per table: the changed groups are computed once, and the
+    # update, delete and insert all see the table as it was before it.
     "mv_descriptor_search_shared": f"""
-UPDATE public.mv_descriptor_search_shared x
-SET descriptor_text = s.descriptor_text, usage_count = s.usage_count,
-    unique_users = s.unique_users
-FROM public.mv_descriptor_search s
-WHERE s.normalized_form {CHANGED_FORMS} AND s.unique_users >= {SHARED_MIN_USERS}
-  AND {SHARED_KEY_MATCH}
-  AND (x.descriptor_text, x.usage_count, x.unique_users)
-      IS DISTINCT FROM (s.descriptor_text, s.usage_count, s.unique_users);
-DELETE FROM public.mv_descriptor_search_shared x
-WHERE x.normalized_form {CHANGED_FORMS}
-  AND NOT EXISTS (SELECT FROM public.mv_descriptor_search s
-                  WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 16)}
-                    AND s.unique_users >= {SHARED_MIN_USERS});
+WITH fresh AS MATERIALIZED (
+    {textwrap.indent(SEARCH_TABLES["mv_descriptor_search_shared"][1].strip(), " " * 4).lstrip()}
+), updated AS (
+    UPDATE public.mv_descriptor_search_shared x
+    SET descriptor_text = s.descriptor_text, usage_count = s.usage_count,
+        unique_users = s.unique_users
+    FROM fresh s
+    WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 4)}
+      AND (x.descriptor_text, x.usage_count, x.unique_users)
+          IS DISTINCT FROM (s.descriptor_text, s.usage_count, s.unique_users)
+), deleted AS (
+    DELETE FROM public.mv_descriptor_search_shared x
+    WHERE x.normalized_form {CHANGED_FORMS}
+      AND NOT EXISTS (SELECT FROM fresh s
+                      WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 22)})
+)
 INSERT INTO public.mv_descriptor_search_shared
-{SEARCH_TABLES["mv_descriptor_search_shared"][1].strip()}
-  AND NOT EXISTS (SELECT FROM public.mv_descriptor_search_shared x
-                  WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 16)});""",
+SELECT s.* FROM fresh s
+WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_shared x
+                  WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 18)});""",
     "mv_descriptor_search_forms": f"""
-UPDATE public.mv_descriptor_search_forms x
-SET usage_count = n.usage_count, sample_id = n.sample_id, descriptor_text = n.descriptor_text,
-    descriptor_type = n.descriptor_type, category = n.category, subcategory = n.subcategory
-FROM ({FORMS_CHANGED.lstrip()}) n
-WHERE x.normalized_form = n.normalized_form
-  AND (x.usage_count, x.sample_id, x.descriptor_text, x.descriptor_type, x.category,
-       x.subcategory)
-      IS DISTINCT FROM (n.usage_count, n.sample_id, n.descriptor_text, n.descriptor_type,
-                        n.category, n.subcategory);
-DELETE FROM public.mv_descriptor_search_forms x
-WHERE x.normalized_form {CHANGED_FORMS}
-  AND NOT EXISTS (SELECT FROM public.mv_descriptor_search s
-                  WHERE s.normalized_form = x.normalized_form);
+WITH fresh AS MATERIALIZED (
+    {FORMS_CHANGED.strip()}
+), updated AS (
+    UPDATE public.mv_descriptor_search_forms x
+    SET usage_count = n.usage_count, sample_id = n.sample_id,
+        descriptor_text = n.descriptor_text, descriptor_type = n.descriptor_type,
+        category = n.category, subcategory = n.subcategory
+    FROM fresh n
+    WHERE x.normalized_form = n.normalized_form
+      AND (x.usage_count, x.sample_id, x.descriptor_text, x.descriptor_type, x.category,
+           x.subcategory)
+          IS DISTINCT FROM (n.usage_count, n.sample_id, n.descriptor_text, n.descriptor_type,
+                            n.category, n.subcategory)
+), deleted AS (
+    DELETE FROM public.mv_descriptor_search_forms x
+    WHERE x.normalized_form {CHANGED_FORMS}
+      AND NOT EXISTS (SELECT FROM fresh n WHERE n.normalized_form = x.normalized_form)
+)
 INSERT INTO public.mv_descriptor_search_forms
-SELECT n.* FROM ({FORMS_CHANGED.lstrip()}) n
+SELECT n.* FROM fresh n
 WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_forms x
                   WHERE x.normalized_form = n.normalized_form);""",
 }

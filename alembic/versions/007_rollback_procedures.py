@@ -991,7 +991,7 @@ CATALOGUE = """
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
 002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition e456ad4b724c2d266e736dbaf6b4b2cd
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition baf6de8c06c54fc54060478285c4bb68
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 0f9a212eeb737f35faef9f8583777154
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
@@ -1011,7 +1011,7 @@ CATALOGUE = """
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
 002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition bba80f60275cd249567397850495e560
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 77643eb8c5ecc479472858a6e6da8ce2
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition ddd88494fe557091d41e36b222a5bc21
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
