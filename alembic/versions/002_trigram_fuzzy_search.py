@@ -649,7 +649,11 @@ COMMENTS = {
 # A refresh updates these tables' changed rows in place (see DIFF_STEPS); free
 # room on each page lets the new version stay there without new entries in
 # the trigram index (a HOT update).
-UPDATED_IN_PLACE = {"mv_descriptor_search_shared", "mv_descriptor_search_forms"}
+UPDATED_IN_PLACE = {
+    "mv_descriptor_search",  # by revision 003's refresh
+    "mv_descriptor_search_shared",
+    "mv_descriptor_search_forms",
+}
 IN_PLACE_FILLFACTOR = 80
 
 

@@ -857,8 +857,6 @@ def median(source: str, count: str) -> str:
      WHERE {count} > 0)"""
 
 
-# What the search table takes of a new global statistics row.
-GLOBAL_NEW = G + ", descriptor_text, total_occurrences, unique_users"
 GROUP_MEDIAN = median(
     "public.mv_refresh_group_intensities i WHERE " + same("i", "g", CG_KEY), "g.intensity_count"
 )
@@ -867,6 +865,77 @@ GLOBAL_MEDIAN = median(
 )
 # The group of a (group, user) row found in the old rows, the new ones or both.
 EITHER_SIDE = ", ".join(f"CASE WHEN o.user_id IS NULL THEN n.{c} ELSE o.{c} END" for c in CG_KEY)
+# The columns of each summary the refresh writes by difference, in table order.
+SUMMARY_COLUMNS = {
+    "mv_category_descriptor_summary": (
+        "item_category", "descriptor_type", "category", "subcategory", "normalized_form",
+        "descriptor_text", "total_occurrences", "unique_users", "avg_intensity",
+        "avg_confidence", "median_intensity", "intensity_sum", "intensity_count", "item_count",
+        "last_used_at",
+    ),
+    "mv_global_descriptor_stats": (
+        "descriptor_type", "category", "subcategory", "normalized_form", "descriptor_text",
+        "total_occurrences", "unique_users", "avg_intensity", "avg_confidence",
+        "median_intensity", "intensity_sum", "intensity_count", "category_breadth",
+        "last_used_at",
+    ),
+    "mv_descriptor_search": (
+        "normalized_form", "descriptor_type", "category", "subcategory", "descriptor_text",
+        "usage_count", "sample_id", "unique_users",
+    ),
+}  # fmt: skip
+
+
+def write_changes(table: str, key: Sequence[str], fresh: str, changed: str) -> str:
+    """Make ``table``'s rows of the ``changed`` keys those of ``fresh``, by difference.
+
+    Only rows that differ are touched: an update of unindexed columns only stays
+    on its page with no new index entries (where the page has room), a group
+    gone is deleted, a new one inserted. One statement: all three see the table
+    as it was.
+    """
+    cols = SUMMARY_COLUMNS[table]
+    values = [c for c in cols if c not in key]
+    # Indexed and analyzed, so that finding the groups gone is one probe each.
+    return f"""CREATE INDEX ON {fresh} ({key_expressions(key)});
+ANALYZE {fresh};
+WITH updated AS (
+    UPDATE public.{table} x SET {", ".join(f"{c} = f.{c}" for c in values)}
+    FROM {fresh} f
+    WHERE {same("x", "f", key)}
+      AND ({columns(values, "x")}) IS DISTINCT FROM ({columns(values, "f")})
+), deleted AS (
+    DELETE FROM public.{table} x USING {changed} k
+    WHERE {same("x", "k", key)}
+      AND NOT EXISTS (SELECT FROM {fresh} f WHERE {same("f", "k", key)})
+)
+INSERT INTO public.{table} ({columns(cols)})
+SELECT {columns(cols, "f")} FROM {fresh} f
+WHERE NOT EXISTS (SELECT FROM public.{table} x WHERE {same("x", "f", key)});"""
+
+
+WRITE_CATEGORY = write_changes(
+    "mv_category_descriptor_summary",
+    CG_KEY,
+    "pg_temp.flavatix_category_fresh",
+    "pg_temp.flavatix_groups_changed",
+)
+WRITE_GLOBAL = write_changes(
+    "mv_global_descriptor_stats",
+    G_KEY,
+    "pg_temp.flavatix_global_fresh",
+    "pg_temp.flavatix_global_changed",
+)
+WRITE_SEARCH = write_changes(
+    "mv_descriptor_search",
+    G_KEY,
+    "pg_temp.flavatix_search_fresh",
+    "pg_temp.flavatix_global_changed",
+)
+MOVED_COLUMNS = (
+    CG + ", last_used_at AS lost_at, sample_id AS lost_sample, "
+    "last_used_at AS new_at, sample_id AS new_sample"
+)
 GROUP_USERS = "normalized_form, descriptor_type, user_id, category, subcategory, item_category"
 KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 
@@ -891,43 +960,7 @@ WITH made AS (
     GROUP BY {GROUP_USERS}
     RETURNING *)
 INSERT INTO pg_temp.flavatix_users_new SELECT * FROM made;
--- Each group's totals move by its changes; its users by its (group, user)
--- rows (every row of one has the changed (user, form, type), so the old and
--- new rows say exactly how many users it gained or lost), its item names by
--- those whose count reached or left zero.
-INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
-SELECT {CG}, sum(x.occurrences), sum(x.intensity_sum), sum(x.intensity_count),
-       -- A zero change is written 0 (not 0.00), so a sum keeps its own scale.
-       CASE WHEN sum(x.confidence_sum) = 0 THEN 0 ELSE sum(x.confidence_sum) END,
-       sum(x.confidence_count), sum(x.users), sum(x.items), NULL
-FROM (SELECT {CG}, sign AS occurrences, coalesce(sign * intensity, 0) AS intensity_sum,
-             CASE WHEN intensity IS NOT NULL THEN sign ELSE 0 END AS intensity_count,
-             coalesce(sign * confidence_score, 0) AS confidence_sum,
-             CASE WHEN confidence_score IS NOT NULL THEN sign ELSE 0 END AS confidence_count,
-             0 AS users, 0 AS items
-      FROM pg_temp.flavatix_delta
-      UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 1, 0 FROM pg_temp.flavatix_users_new
-      UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, -1, 0 FROM pg_temp.flavatix_users_old
-      UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 0, shift FROM pg_temp.flavatix_shift_items) x
-GROUP BY {CG}
-ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE
-SET occurrences = g.occurrences + excluded.occurrences,
-    intensity_sum = g.intensity_sum + excluded.intensity_sum,
-    intensity_count = g.intensity_count + excluded.intensity_count,
-    -- 0 as a build from scratch writes it once no score is left (not 0.00).
-    confidence_sum = CASE WHEN g.confidence_count + excluded.confidence_count = 0 THEN 0
-                          ELSE g.confidence_sum + excluded.confidence_sum END,
-    confidence_count = g.confidence_count + excluded.confidence_count,
-    users = g.users + excluded.users,
-    items = g.items + excluded.items;
-{
-    temp_from(
-        "flavatix_users_moved",
-        "pg_temp.flavatix_users_old",
-        CG + ", last_used_at AS lost_at, sample_id AS lost_sample, "
-        "last_used_at AS new_at, sample_id AS new_sample",
-    )
-}
+{temp_from("flavatix_users_moved", "pg_temp.flavatix_users_old", MOVED_COLUMNS)}
 -- Per (group, user): a newest time or smallest id that went away or moved
 -- (which may have been the group's own), and the new ones.
 INSERT INTO pg_temp.flavatix_users_moved
@@ -938,32 +971,83 @@ SELECT {EITHER_SIDE},
        n.last_used_at, n.sample_id
 FROM pg_temp.flavatix_users_old o
 FULL JOIN pg_temp.flavatix_users_new n ON {same("o", "n", (*CG_KEY, "user_id"))};
-UPDATE public.mv_refresh_groups g
-SET last_used_at = CASE WHEN c.lost_at >= g.last_used_at
-                        THEN (SELECT max(a.last_used_at) FROM public.mv_refresh_group_users a
-                              WHERE {same("a", "g", CG_KEY)})
-                        ELSE greatest(g.last_used_at, c.new_at) END
-FROM (SELECT {CG}, max(lost_at) AS lost_at, max(new_at) AS new_at
-      FROM pg_temp.flavatix_users_moved GROUP BY {CG}) c
-WHERE {same("g", "c", CG_KEY)}
-  AND (c.lost_at >= g.last_used_at OR c.new_at > g.last_used_at
-       OR (g.last_used_at IS NULL AND c.new_at IS NOT NULL));
+-- Each group's totals move by its changes; its users by its (group, user)
+-- rows (every row of one has the changed (user, form, type), so the old and
+-- new rows say exactly how many users it gained or lost), its item names by
+-- those whose count reached or left zero; its newest time is read again from
+-- its users only when the one it had went away. Groups left with nothing are
+-- noted for deletion.
+{temp_from("flavatix_groups_emptied", "public.mv_refresh_groups", CG)}
+WITH moved AS (
+    SELECT {CG}, max(lost_at) AS lost_at, max(new_at) AS new_at
+    FROM pg_temp.flavatix_users_moved GROUP BY {CG}
+), change AS (
+    SELECT {CG}, sum(x.occurrences) AS occurrences, sum(x.intensity_sum) AS intensity_sum,
+           sum(x.intensity_count) AS intensity_count,
+           -- A zero change is written 0 (not 0.00), so a sum keeps its own scale.
+           CASE WHEN sum(x.confidence_sum) = 0 THEN 0 ELSE sum(x.confidence_sum) END
+               AS confidence_sum,
+           sum(x.confidence_count) AS confidence_count, sum(x.users) AS users,
+           sum(x.items) AS items
+    FROM (SELECT {CG}, sign AS occurrences, coalesce(sign * intensity, 0) AS intensity_sum,
+                 CASE WHEN intensity IS NOT NULL THEN sign ELSE 0 END AS intensity_count,
+                 coalesce(sign * confidence_score, 0) AS confidence_sum,
+                 CASE WHEN confidence_score IS NOT NULL THEN sign ELSE 0 END
+                     AS confidence_count,
+                 0 AS users, 0 AS items
+          FROM pg_temp.flavatix_delta
+          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 1, 0 FROM pg_temp.flavatix_users_new
+          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, -1, 0 FROM pg_temp.flavatix_users_old
+          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 0, shift FROM pg_temp.flavatix_shift_items) x
+    GROUP BY {CG}
+), written AS (
+    INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
+    SELECT {columns(CG_KEY, "c")}, c.occurrences, c.intensity_sum, c.intensity_count,
+           c.confidence_sum, c.confidence_count, c.users, c.items,
+           CASE WHEN m.lost_at >= cur.last_used_at
+                THEN (SELECT max(a.last_used_at) FROM public.mv_refresh_group_users a
+                      WHERE {same("a", "c", CG_KEY)})
+                ELSE greatest(cur.last_used_at, m.new_at) END
+    FROM change c
+    LEFT JOIN moved m ON {same("m", "c", CG_KEY)}
+    LEFT JOIN public.mv_refresh_groups cur ON {same("cur", "c", CG_KEY)}
+    ON CONFLICT ({key_expressions(CG_KEY)}) DO UPDATE
+    SET occurrences = g.occurrences + excluded.occurrences,
+        intensity_sum = g.intensity_sum + excluded.intensity_sum,
+        intensity_count = g.intensity_count + excluded.intensity_count,
+        -- 0 as a build from scratch writes it once no score is left (not 0.00).
+        confidence_sum = CASE WHEN g.confidence_count + excluded.confidence_count = 0 THEN 0
+                              ELSE g.confidence_sum + excluded.confidence_sum END,
+        confidence_count = g.confidence_count + excluded.confidence_count,
+        users = g.users + excluded.users,
+        items = g.items + excluded.items,
+        last_used_at = excluded.last_used_at
+    RETURNING {columns(CG_KEY, "g")}, g.occurrences, g.users, g.items)
+INSERT INTO pg_temp.flavatix_groups_emptied
+SELECT {CG} FROM written WHERE occurrences = 0 AND users = 0 AND items = 0;
+-- Users per (form, type, category, subcategory) move the same way; the
+-- smallest row id is read again from its users only when the one it had went.
+WITH moved AS (
+    SELECT {G}, min(lost_sample) AS lost_sample, min(new_sample) AS new_sample
+    FROM pg_temp.flavatix_users_moved GROUP BY {G}
+), change AS (
+    SELECT {G}, sum(x.n) AS users
+    FROM (SELECT {G}, count(DISTINCT user_id) AS n FROM pg_temp.flavatix_users_new GROUP BY {G}
+          UNION ALL
+          SELECT {G}, -count(DISTINCT user_id) FROM pg_temp.flavatix_users_old GROUP BY {G}) x
+    GROUP BY {G}
+)
 INSERT INTO public.mv_refresh_global_groups AS g ({G}, users, sample_id)
-SELECT {G}, sum(x.n), NULL
-FROM (SELECT {G}, count(DISTINCT user_id) AS n FROM pg_temp.flavatix_users_new GROUP BY {G}
-      UNION ALL
-      SELECT {G}, -count(DISTINCT user_id) FROM pg_temp.flavatix_users_old GROUP BY {G}) x
-GROUP BY {G}
-ON CONFLICT ({key_expressions(G_KEY)}) DO UPDATE SET users = g.users + excluded.users;
-UPDATE public.mv_refresh_global_groups g
-SET sample_id = CASE WHEN c.lost_sample <= g.sample_id
-                     THEN (SELECT min(a.sample_id) FROM public.mv_refresh_group_users a
-                           WHERE {same("a", "g", G_KEY)})
-                     ELSE least(g.sample_id, c.new_sample) END
-FROM (SELECT {G}, min(lost_sample) AS lost_sample, min(new_sample) AS new_sample
-      FROM pg_temp.flavatix_users_moved GROUP BY {G}) c
-WHERE {same("g", "c", G_KEY)}
-  AND (c.lost_sample <= g.sample_id OR c.new_sample < g.sample_id OR g.sample_id IS NULL);
+SELECT {columns(G_KEY, "c")}, c.users,
+       CASE WHEN m.lost_sample <= cur.sample_id
+            THEN (SELECT min(a.sample_id) FROM public.mv_refresh_group_users a
+                  WHERE {same("a", "c", G_KEY)})
+            ELSE least(cur.sample_id, m.new_sample) END
+FROM change c
+LEFT JOIN moved m ON {same("m", "c", G_KEY)}
+LEFT JOIN public.mv_refresh_global_groups cur ON {same("cur", "c", G_KEY)}
+ON CONFLICT ({key_expressions(G_KEY)}) DO UPDATE
+SET users = g.users + excluded.users, sample_id = excluded.sample_id;
 {temp_from("flavatix_groups_changed", "pg_temp.flavatix_users_new", "DISTINCT " + CG)}
 INSERT INTO pg_temp.flavatix_groups_changed
 SELECT DISTINCT {CG} FROM (SELECT {CG} FROM pg_temp.flavatix_delta
@@ -972,16 +1056,15 @@ SELECT DISTINCT {CG} FROM (SELECT {CG} FROM pg_temp.flavatix_delta
 {temp_from("flavatix_global_changed", "pg_temp.flavatix_groups_changed", G)}
 INSERT INTO pg_temp.flavatix_global_changed
 SELECT DISTINCT {G} FROM pg_temp.flavatix_groups_changed;
+-- Temporary tables have no statistics until analyzed: joins need them.
+ANALYZE pg_temp.flavatix_groups_changed;
+ANALYZE pg_temp.flavatix_global_changed;
 DELETE FROM public.mv_refresh_global_groups g USING pg_temp.flavatix_global_changed k
 WHERE {same("g", "k", G_KEY)} AND g.users = 0;
-DELETE FROM public.mv_refresh_groups g USING pg_temp.flavatix_groups_changed k
+DELETE FROM public.mv_refresh_groups g USING pg_temp.flavatix_groups_emptied k
 WHERE {same("g", "k", CG_KEY)} AND g.occurrences = 0 AND g.users = 0 AND g.items = 0;
-DELETE FROM public.mv_category_descriptor_summary s USING pg_temp.flavatix_groups_changed k
-WHERE {same("s", "k", CG_KEY)};
-INSERT INTO public.mv_category_descriptor_summary
-    (item_category, descriptor_type, category, subcategory, normalized_form, descriptor_text,
-     total_occurrences, unique_users, avg_intensity, avg_confidence, median_intensity,
-     intensity_sum, intensity_count, item_count, last_used_at)
+{temp_from("flavatix_category_fresh", "public.mv_category_descriptor_summary")}
+INSERT INTO pg_temp.flavatix_category_fresh
 SELECT g.item_category, g.descriptor_type, g.category, g.subcategory, g.normalized_form,
        (SELECT t.descriptor_text FROM public.mv_refresh_group_texts t
         WHERE {same("t", "g", CG_KEY)}
@@ -995,20 +1078,9 @@ SELECT g.item_category, g.descriptor_type, g.category, g.subcategory, g.normaliz
 FROM pg_temp.flavatix_groups_changed k
 JOIN public.mv_refresh_groups g ON {same("g", "k", CG_KEY)}
 WHERE g.occurrences > 0;
-DELETE FROM public.mv_global_descriptor_stats s USING pg_temp.flavatix_global_changed k
-WHERE {same("s", "k", G_KEY)};
-{
-    temp_from(
-        "flavatix_global_new",
-        "public.mv_global_descriptor_stats",
-        G + ", descriptor_text, total_occurrences, unique_users",
-    )
-}
-WITH made AS (
-INSERT INTO public.mv_global_descriptor_stats
-    (descriptor_type, category, subcategory, normalized_form, descriptor_text,
-     total_occurrences, unique_users, avg_intensity, avg_confidence, median_intensity,
-     intensity_sum, intensity_count, category_breadth, last_used_at)
+{WRITE_CATEGORY}
+{temp_from("flavatix_global_fresh", "public.mv_global_descriptor_stats")}
+INSERT INTO pg_temp.flavatix_global_fresh
 SELECT k.descriptor_type, k.category, k.subcategory, k.normalized_form,
        (SELECT t.descriptor_text FROM public.mv_refresh_group_texts t
         WHERE {same("t", "k", G_KEY)}
@@ -1029,18 +1101,17 @@ CROSS JOIN LATERAL (
     FROM public.mv_refresh_groups g
     WHERE {same("g", "k", G_KEY)} AND g.occurrences > 0) s
 JOIN public.mv_refresh_global_groups gg ON {same("gg", "k", G_KEY)}
-WHERE s.occurrences > 0
-RETURNING {GLOBAL_NEW})
-INSERT INTO pg_temp.flavatix_global_new SELECT * FROM made;
-DELETE FROM public.mv_descriptor_search s USING pg_temp.flavatix_global_changed k
-WHERE {same("s", "k", G_KEY)};
-INSERT INTO public.mv_descriptor_search
+WHERE s.occurrences > 0;
+{WRITE_GLOBAL}
+{temp_from("flavatix_search_fresh", "public.mv_descriptor_search")}
+INSERT INTO pg_temp.flavatix_search_fresh
     (normalized_form, descriptor_type, category, subcategory, descriptor_text, usage_count,
      sample_id, unique_users)
 SELECT s.normalized_form, s.descriptor_type, s.category, s.subcategory, s.descriptor_text,
        s.total_occurrences, gg.sample_id::uuid, s.unique_users
-FROM pg_temp.flavatix_global_new s
-JOIN public.mv_refresh_global_groups gg ON {same("gg", "s", G_KEY)};"""
+FROM pg_temp.flavatix_global_fresh s
+JOIN public.mv_refresh_global_groups gg ON {same("gg", "s", G_KEY)};
+{WRITE_SEARCH}"""
 
 # A per-form summary row's key and what a wheel row reads of it.
 SUMMARY_KEYS = (
@@ -1596,6 +1667,11 @@ SECURE_SUMMARY_TABLES = "\n".join(
 )
 
 
+# Tables the refresh updates in place (write_changes): room on each page keeps
+# an update there, with no new index entries.
+UPDATED_IN_PLACE = {"mv_global_descriptor_stats", "mv_category_descriptor_summary"}
+IN_PLACE_FILLFACTOR = 80
+
 # What the refresh finds a changed group's rows by (see same()), and a
 # changed wheel subcategory's forms by.
 FORM_INDEXES = {
@@ -1628,7 +1704,10 @@ def upgrade() -> None:
         # Each reads the table under an ordinary snapshot: writers are not
         # blocked. The wheel table reads the per-form summary, filled first.
         for name, full in SUMMARY_TABLES.items():
-            execute_without_timeout(f"CREATE TABLE IF NOT EXISTS public.{name} AS {full}")
+            storage = (
+                f" WITH (fillfactor = {IN_PLACE_FILLFACTOR})" if name in UPDATED_IN_PLACE else ""
+            )
+            execute_without_timeout(f"CREATE TABLE IF NOT EXISTS public.{name}{storage} AS {full}")
         for name, key in VIEW_KEYS.items():
             create_index_concurrently(
                 f"ux_{name}_key", name, f"{key} NULLS NOT DISTINCT", unique=True
