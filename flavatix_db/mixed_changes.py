@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import psycopg2.extensions
 
+from flavatix_db.models import REFRESH_COUNTS
+
 Cursor = psycopg2.extensions.cursor
 
 # What refresh_descriptor_views() keeps up to date (tables and materialized views).
@@ -30,19 +32,8 @@ SUMMARIES = (
     "mv_descriptor_search_pair_users",
     "mv_descriptor_search_user_pairs",
 )
-# The counts the refresh adds the changes to (revision 003): after any
-# changes they hold what a build from scratch holds.
-COUNTS = (
-    "mv_refresh_groups",
-    "mv_refresh_group_texts",
-    "mv_refresh_group_intensities",
-    "mv_refresh_group_items",
-    "mv_refresh_group_users",
-    "mv_refresh_global_groups",
-    "mv_refresh_user_sources",
-    "mv_refresh_user_categories",
-    "mv_refresh_wheel_forms",
-)
+# The counts the refresh adds the changes to (revision 003).
+COUNTS = REFRESH_COUNTS
 NEW_SPELLINGS = 50
 
 # The rows to change: the newest few of each user, one index range scan each.

@@ -31,8 +31,6 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.naming import conv
 
-from flavatix_db.mixed_changes import COUNTS
-
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -197,6 +195,20 @@ class FlavorWheel(Base):
     )
 
 
+# The counts refresh_descriptor_views() keeps and adds the changes to
+# (revision 003): after any changes they hold what a build from scratch holds.
+REFRESH_COUNTS = (
+    "mv_refresh_groups",
+    "mv_refresh_group_texts",
+    "mv_refresh_group_intensities",
+    "mv_refresh_group_items",
+    "mv_refresh_group_users",
+    "mv_refresh_global_groups",
+    "mv_refresh_user_sources",
+    "mv_refresh_user_categories",
+    "mv_refresh_wheel_forms",
+)
+
 # Objects that revisions create with raw SQL and that these models do not
 # describe; each name says which revision owns it.
 SQL_MANAGED: dict[str, frozenset[str]] = {
@@ -218,7 +230,7 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "mv_wheel_generation_stats",
             "mv_user_wheel_subcategories",
             # 003: the counts the refresh adds changes to
-            *COUNTS,
+            *REFRESH_COUNTS,
             "query_performance_hints",  # 004: documentation rows
             "partition_maintenance_log",  # 005: what the partition helpers did
             "performance_thresholds",  # 006: limits the alert check reads
@@ -255,7 +267,7 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ux_mv_wheel_generation_stats_key",
             "ux_mv_user_wheel_subcategories_key",
             # 003: the counts' keys, and the form index the refresh replaces groups by.
-            *(f"{name}_key" for name in COUNTS),
+            *(f"{name}_key" for name in REFRESH_COUNTS),
             "ix_mv_global_descriptor_stats_group",
             "ix_mv_category_descriptor_summary_group",
             "ix_mv_user_descriptor_summary_wheel",
