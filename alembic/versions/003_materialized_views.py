@@ -1289,6 +1289,11 @@ FULL_SUMMARIES = "\n".join(
     f"DELETE FROM public.{name};\nINSERT INTO public.{name}\n{body.strip()};"
     for name, body in SUMMARY_TABLES.items()
     if name not in BUILT_WITH_COUNTS
+) + (
+    # Statistics for the tables just rewritten: the next refresh's plans join
+    # them by key, and without statistics (autovacuum comes later) chose
+    # scans that took seconds.
+    "\nANALYZE " + ", ".join(f"public.{name}" for name in (*COUNT_TABLES, *SUMMARY_TABLES)) + ";"
 )
 
 
