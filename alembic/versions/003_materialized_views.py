@@ -932,6 +932,24 @@ WRITE_SEARCH = write_changes(
     "pg_temp.flavatix_search_fresh",
     "pg_temp.flavatix_global_changed",
 )
+
+
+def kept_extreme(agg: str, column: str, lost: str, new: str, key: Sequence[str]) -> str:
+    """A group's max or min of ``column`` over its (group, user) rows, by difference.
+
+    ``m.<lost>`` is the most extreme value that went away or moved, ``m.<new>``
+    the most extreme new one, ``cur`` the group's row: the rows are read again
+    only when the value the group had may be the one that went.
+    """
+    went, pick = (">=", "greatest") if agg == "max" else ("<=", "least")
+    return (
+        f"CASE WHEN m.{lost} {went} cur.{column}\n"
+        f"     THEN (SELECT {agg}(a.{column}) FROM public.mv_refresh_group_users a\n"
+        f"           WHERE {same('a', 'c', key)})\n"
+        f"     ELSE {pick}(cur.{column}, m.{new}) END"
+    )
+
+
 MOVED_COLUMNS = (
     CG + ", last_used_at AS lost_at, sample_id AS lost_sample, "
     "last_used_at AS new_at, sample_id AS new_sample"
@@ -1004,10 +1022,7 @@ WITH moved AS (
     INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
     SELECT {columns(CG_KEY, "c")}, c.occurrences, c.intensity_sum, c.intensity_count,
            c.confidence_sum, c.confidence_count, c.users, c.items,
-           CASE WHEN m.lost_at >= cur.last_used_at
-                THEN (SELECT max(a.last_used_at) FROM public.mv_refresh_group_users a
-                      WHERE {same("a", "c", CG_KEY)})
-                ELSE greatest(cur.last_used_at, m.new_at) END
+           {kept_extreme("max", "last_used_at", "lost_at", "new_at", CG_KEY)}
     FROM change c
     LEFT JOIN moved m ON {same("m", "c", CG_KEY)}
     LEFT JOIN public.mv_refresh_groups cur ON {same("cur", "c", CG_KEY)}
@@ -1039,10 +1054,7 @@ WITH moved AS (
 )
 INSERT INTO public.mv_refresh_global_groups AS g ({G}, users, sample_id)
 SELECT {columns(G_KEY, "c")}, c.users,
-       CASE WHEN m.lost_sample <= cur.sample_id
-            THEN (SELECT min(a.sample_id) FROM public.mv_refresh_group_users a
-                  WHERE {same("a", "c", G_KEY)})
-            ELSE least(cur.sample_id, m.new_sample) END
+       {kept_extreme("min", "sample_id", "lost_sample", "new_sample", G_KEY)}
 FROM change c
 LEFT JOIN moved m ON {same("m", "c", G_KEY)}
 LEFT JOIN public.mv_refresh_global_groups cur ON {same("cur", "c", G_KEY)}
