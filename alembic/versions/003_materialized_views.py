@@ -269,7 +269,7 @@ KEY_COLUMNS_DDL = {
 CREATE_COUNT_TABLES = "\n".join(
     f"""CREATE TABLE IF NOT EXISTS public.{name} (
 {KEY_COLUMNS_DDL[name]},
-    {columns}
+    {extra}
 );
 -- A new, empty table: nothing to wait for.
 -- squawk-ignore require-concurrent-index-creation
@@ -280,7 +280,7 @@ REVOKE ALL ON public.{name} FROM PUBLIC;
 -- Enabling it again is harmless, so a re-run is safe.
 -- squawk-ignore prefer-robust-stmts
 ALTER TABLE public.{name} ENABLE ROW LEVEL SECURITY;"""
-    for name, (key, columns) in COUNT_TABLES.items()
+    for name, (key, extra) in COUNT_TABLES.items()
 )
 
 
@@ -634,6 +634,16 @@ WHEEL_VIEW = "mv_user_wheel_subcategories"
 WHEEL_TOP_N = 100
 WHEEL_FIRST_N = 10
 WHEEL_VIEW_MIN_ROWS = 200
+# What a wheel shows of one form (label, count, intensity sums), from its
+# per-form summary rows: the same in the whole build and the keyed one.
+WHEEL_FORM_AGGREGATES = textwrap.indent(
+    """(array_agg(s.descriptor_text ORDER BY s.occurrence_count DESC, s.descriptor_text))[1]
+    AS label,
+sum(s.occurrence_count) AS n,
+sum(s.intensity_sum) AS isum,
+sum(s.intensity_count) AS icount""",
+    " " * 11,
+)
 WHEEL_VIEW_BODY = f"""
 WITH heavy AS (
     SELECT s.user_id
@@ -646,11 +656,7 @@ WITH heavy AS (
            coalesce(s.category, 'Uncategorized') COLLATE "C" AS category,
            coalesce(s.subcategory, 'General') COLLATE "C" AS subcategory,
            s.normalized_form COLLATE "C" AS normalized_form,
-           (array_agg(s.descriptor_text ORDER BY s.occurrence_count DESC, s.descriptor_text))[1]
-               AS label,
-           sum(s.occurrence_count) AS n,
-           sum(s.intensity_sum) AS isum,
-           sum(s.intensity_count) AS icount
+{WHEEL_FORM_AGGREGATES}
     FROM public.mv_user_descriptor_summary s
     CROSS JOIN LATERAL (VALUES (s.descriptor_type),
                                (CASE WHEN s.descriptor_type IN ('aroma', 'flavor')
@@ -1130,11 +1136,10 @@ SUMMARY_KEYS = (
     "user_id, descriptor_type, category, subcategory, normalized_form, descriptor_text, "
     "occurrence_count, intensity_sum, intensity_count"
 )
-TYPE_COUNT_SUMS = ",\n    ".join(
-    f"{t}_count = w.{t}_count + excluded.{t}_count"
-    for t in ("aroma", "flavor", "texture", "defect", "metaphor", "mouthfeel")
-)
 TYPE_COUNTS = ("aroma", "flavor", "texture", "defect", "metaphor", "mouthfeel")
+TYPE_COUNT_SUMS = ",\n    ".join(
+    f"{t}_count = w.{t}_count + excluded.{t}_count" for t in TYPE_COUNTS
+)
 
 # Per user: the per-form summary recomputed by changed (user, form, type), its
 # old and new rows kept; the generation stats brought up to date by adding
@@ -1213,11 +1218,9 @@ WHEEL_KEYED_BODY = (
            k.category COLLATE "C" AS category,
            k.subcategory COLLATE "C" AS subcategory,
            s.normalized_form COLLATE "C" AS normalized_form,
-           (array_agg(s.descriptor_text ORDER BY s.occurrence_count DESC, s.descriptor_text))[1]
-               AS label,
-           sum(s.occurrence_count) AS n,
-           sum(s.intensity_sum) AS isum,
-           sum(s.intensity_count) AS icount
+"""
+    + WHEEL_FORM_AGGREGATES
+    + """
     FROM pg_temp.flavatix_wheel_keys k
     JOIN (VALUES ('aroma', 'aroma'), ('flavor', 'flavor'), ('metaphor', 'metaphor'),
                  ('combined', 'aroma'), ('combined', 'flavor')) AS m (wheel_type, descriptor_type)
