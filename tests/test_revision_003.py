@@ -105,6 +105,24 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
     ) == [(len(COUNTS),)]
 
 
+def test_tables_updated_in_place_leave_room_on_each_page(head_db_url: str) -> None:
+    # Counts and summaries the refresh updates in place keep a fifth of each
+    # page free, so those updates stay on their page (HOT); the per-user
+    # summary, only deleted and inserted by key, packs its pages.
+    rows = dict(
+        query(
+            head_db_url,
+            "SELECT c.relname, coalesce(array_to_string(c.reloptions, ','), '') "
+            "FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
+            "AND c.relkind = 'r' AND c.relname = ANY (%s)",
+            ([*COUNTS, *VIEWS, "mv_user_wheel_subcategories"],),
+        )
+    )
+    expected = {name: "fillfactor=80" for name in (*COUNTS, *VIEWS, "mv_user_wheel_subcategories")}
+    expected["mv_user_descriptor_summary"] = ""
+    assert rows == expected
+
+
 def test_views_keep_null_categories_as_rows(refreshed: str) -> None:
     rows = query(
         refreshed,

@@ -264,13 +264,18 @@ def key_expressions(key: Sequence[str]) -> str:
 KEY_COLUMNS_DDL = {
     name: ",\n".join(key_column_ddl(c) for c in key) for name, (key, _) in COUNT_TABLES.items()
 }
+# Room left on each page of a table the refresh updates in place: an update
+# that changes no indexed column then stays on its page with no new index
+# entry (a HOT update), so it dirties one page where it would dirty several.
+IN_PLACE_FILLFACTOR = 80
+
 # Empty tables with a unique key each (a NULL category is a key too), read
-# and written only by the refresh.
+# and written only by the refresh, which updates their counts in place.
 CREATE_COUNT_TABLES = "\n".join(
     f"""CREATE TABLE IF NOT EXISTS public.{name} (
 {KEY_COLUMNS_DDL[name]},
     {extra}
-);
+) WITH (fillfactor = {IN_PLACE_FILLFACTOR});
 -- A new, empty table: nothing to wait for.
 -- squawk-ignore require-concurrent-index-creation
 CREATE UNIQUE INDEX IF NOT EXISTS {name}_key ON public.{name} ({key_expressions(key)});
@@ -902,9 +907,10 @@ def write_changes(table: str, key: Sequence[str], fresh: str, changed: str) -> s
     """
     cols = SUMMARY_COLUMNS[table]
     values = [c for c in cols if c not in key]
-    # Indexed and analyzed, so that finding the groups gone is one probe each.
+    # Indexed and analyzed, so that finding the groups gone is one probe each
+    # (the key's statistics are what those plans read; the rest cost time).
     return f"""CREATE INDEX ON {fresh} ({key_expressions(key)});
-ANALYZE {fresh};
+ANALYZE {fresh} ({columns(key)});
 WITH updated AS (
     UPDATE public.{table} x SET {", ".join(f"{c} = f.{c}" for c in values)}
     FROM {fresh} f
@@ -1075,8 +1081,8 @@ SELECT DISTINCT {CG} FROM (SELECT {CG} FROM pg_temp.flavatix_delta
 INSERT INTO pg_temp.flavatix_global_changed
 SELECT DISTINCT {G} FROM pg_temp.flavatix_groups_changed;
 -- Temporary tables have no statistics until analyzed: joins need them.
-ANALYZE pg_temp.flavatix_groups_changed;
-ANALYZE pg_temp.flavatix_global_changed;
+ANALYZE pg_temp.flavatix_groups_changed ({CG});
+ANALYZE pg_temp.flavatix_global_changed ({G});
 DELETE FROM public.mv_refresh_global_groups g USING pg_temp.flavatix_global_changed k
 WHERE {same("g", "k", G_KEY)} AND g.users = 0;
 DELETE FROM public.mv_refresh_groups g USING pg_temp.flavatix_groups_emptied k
@@ -1364,7 +1370,8 @@ BEGIN
     ELSE
 {indented(TAKE_CHANGES)}
         IF v_changes > 0 THEN
-            ANALYZE pg_temp.flavatix_delta;
+            -- Statistics of the keys the changes are grouped and joined by.
+            ANALYZE pg_temp.flavatix_delta (user_id, {CG});
             WITH keys AS (SELECT DISTINCT user_id, normalized_form, descriptor_type
                           FROM pg_temp.flavatix_delta)
             SELECT (SELECT array_agg(DISTINCT k.user_id) FROM keys k),
@@ -1687,10 +1694,14 @@ SECURE_SUMMARY_TABLES = "\n".join(
 )
 
 
-# Tables the refresh updates in place (write_changes): room on each page keeps
-# an update there, with no new index entries.
-UPDATED_IN_PLACE = {"mv_global_descriptor_stats", "mv_category_descriptor_summary"}
-IN_PLACE_FILLFACTOR = 80
+# Summaries the refresh updates in place (write_changes, the generation
+# stats' sums, the wheels' distinct counts): see IN_PLACE_FILLFACTOR.
+UPDATED_IN_PLACE = {
+    "mv_global_descriptor_stats",
+    "mv_category_descriptor_summary",
+    "mv_wheel_generation_stats",
+    WHEEL_VIEW,
+}
 
 # What the refresh finds a changed group's rows by (see same()), and a
 # changed wheel subcategory's forms by.
