@@ -206,7 +206,6 @@ REFRESH_COUNTS = (
     "mv_refresh_global_groups",
     "mv_refresh_user_sources",
     "mv_refresh_user_categories",
-    "mv_refresh_wheel_forms",
 )
 
 # Objects that revisions create with raw SQL and that these models do not

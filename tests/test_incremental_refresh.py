@@ -2,7 +2,8 @@
 
 A seeded generator writes inserts, updates and deletes (rows moved between
 users, forms, types, categories and item categories; NULL categories; new
-spellings; users crossing the 200-row heavy-user threshold both ways), then
+spellings; users crossing the 200-row heavy-user threshold both ways, and one
+who stays heavy while forms come and go in its aroma and flavor wheels), then
 refresh_descriptor_views() recomputes what changed. Each round compares every
 summary, row for row, with the full rebuild of the same data (run in a
 transaction that is rolled back, so the incremental state carries on).
@@ -26,6 +27,7 @@ TEXTS = (
     "toasted oak", "Crème Brûlée", "creme brulee", "peaty", "silky", "smoke",
 )  # fmt: skip
 TYPES = ("aroma", "flavor", "texture", "metaphor", "defect", "mouthfeel")
+WHEEL_TYPES = ("aroma", "flavor", "metaphor")
 CATEGORIES = (None, "Fruity", "Woody", "Sweet")
 SUBCATEGORIES = (None, "Stone fruit", "Oak")
 ITEM_CATEGORIES = (None, "whiskey", "coffee")
@@ -44,6 +46,7 @@ class Writer:
         self.users = [self.uuid() for _ in range(6)]
         self.near = self.uuid()  # just under the heavy-user threshold
         self.over = self.uuid()  # just over it
+        self.steady = self.uuid()  # heavy throughout: its wheels change by subcategory
         self.round = 0
 
     def uuid(self) -> str:
@@ -75,17 +78,18 @@ class Writer:
         rows = [self.row(self.rng.choice(self.users)) for _ in range(300)]
         rows += [self.row(self.near, "aroma") for _ in range(198)]
         rows += [self.row(self.over, "flavor") for _ in range(201)]
+        rows += [self.row(self.steady, self.rng.choice(WHEEL_TYPES)) for _ in range(260)]
         self.insert(url, rows)
 
     def some_ids(self, url: str, k: int, user: str | None = None) -> list[str]:
-        """k random rows of ``user``, or of anyone but the two threshold users."""
+        """k random rows of ``user``, or of anyone but the three heavy users."""
         ids = sorted(
             str(i)
             for (i,) in _rows(
                 url,
                 "SELECT id FROM public.flavor_descriptors WHERE user_id = %s "
                 "OR (%s::uuid IS NULL AND user_id <> ALL (%s::uuid[]))",
-                (user, user, [self.near, self.over]),
+                (user, user, [self.near, self.over, self.steady]),
             )
         )
         return self.rng.sample(ids, min(k, len(ids)))
@@ -94,6 +98,7 @@ class Writer:
         """One round: a handful of statements of every kind."""
         rng = self.rng
         self.round += 1
+        self.change_steady(url)
         pool = [*self.users, self.uuid()]
         novel = f"novel spelling {self.round}"
         self.insert(url, [self.row(rng.choice(pool)) for _ in range(rng.randint(1, 12))])
@@ -161,6 +166,38 @@ class Writer:
                 (f"novel spelling {self.round - 1}",),
             )
 
+    def change_steady(self, url: str) -> None:
+        """Forms added to, moved between and taken from the steady user's wheels.
+
+        Each round's new form comes as aroma and flavor; a round later its
+        aroma rows go (it stays in the combined wheel), a round after that its
+        flavor rows (it leaves the combined wheel too).
+        """
+        rng = self.rng
+        form = f"steady form {self.round}"
+        self.insert(
+            url,
+            [self.row(self.steady, rng.choice(WHEEL_TYPES)) for _ in range(3)]
+            + [self.row(self.steady, t, text=form) for t in ("aroma", "flavor")],
+        )
+        execute(
+            url,
+            "UPDATE public.flavor_descriptors SET descriptor_type = %s WHERE id = ANY (%s::uuid[])",
+            (rng.choice(WHEEL_TYPES), self.some_ids(url, 2, self.steady)),
+        )
+        execute(
+            url,
+            "DELETE FROM public.flavor_descriptors WHERE id = ANY (%s::uuid[]) "
+            "OR (user_id = %s AND ((normalized_form = %s AND descriptor_type = 'aroma') "
+            "OR (normalized_form = %s AND descriptor_type = 'flavor')))",
+            (
+                self.some_ids(url, 3, self.steady),
+                self.steady,
+                f"steady form {self.round - 1}",
+                f"steady form {self.round - 2}",
+            ),
+        )
+
 
 def _rows(url: str, sql: str, params: Any = None) -> list[Any]:
     with connect(url) as conn, conn.cursor() as cur:
@@ -224,6 +261,15 @@ def test_incremental_refresh_equals_full_rebuild(any_head: str, seed: int) -> No
             )
     # Both users were held as heavy in some rounds and not in others.
     assert heavy_seen == {writer.near: {True, False}, writer.over: {True, False}}
+    assert (
+        scalar(
+            url,
+            "SELECT count(DISTINCT wheel_type) FROM public.mv_user_wheel_subcategories "
+            "WHERE user_id = %s",
+            (writer.steady,),
+        )
+        == 4
+    )
     assert all(incremental[name] for name in SUMMARIES if name != "mv_descriptor_search_pairs")
 
 

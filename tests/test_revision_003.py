@@ -90,7 +90,6 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
         ("mv_refresh_groups",),
         ("mv_refresh_user_categories",),
         ("mv_refresh_user_sources",),
-        ("mv_refresh_wheel_forms",),
         ("mv_user_descriptor_summary",),
         ("mv_user_wheel_subcategories",),
         ("mv_wheel_generation_stats",),

@@ -55,7 +55,7 @@ authenticated.
 # and never import flavatix_db. The previous release's code keeps serving users
 # while this runs.
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from alembic import op
 
@@ -211,7 +211,7 @@ G_KEY = ("normalized_form", "descriptor_type", "category", "subcategory")
 CG_KEY = (*G_KEY, "item_category")
 NOT_NULL_KEYS = frozenset(
     {"normalized_form", "descriptor_type", "user_id", "descriptor_text", "intensity",
-     "item_name", "source_type", "source_id", "wheel_type"}
+     "item_name", "source_type", "source_id"}
 )  # fmt: skip
 COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     # name -> (unique key, columns)
@@ -235,19 +235,12 @@ COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
         "occurrences bigint NOT NULL",
     ),
     "mv_refresh_user_categories": (("user_id", "category"), "occurrences bigint NOT NULL"),
-    # Per user and wheel (aroma, flavor, metaphor, and combined: aroma and
-    # flavor): its distinct forms, for the wheels' distinct counts.
-    "mv_refresh_wheel_forms": (
-        ("user_id", "wheel_type", "normalized_form"),
-        "occurrences bigint NOT NULL",
-    ),
 }
 COUNT_TABLE_NAMES = list(COUNT_TABLES)
 
 
 def key_column_ddl(column: str) -> str:
-    kind = {**TRACKED, "wheel_type": "text"}[column]
-    return column_ddl(column, kind) + (" NOT NULL" if column in NOT_NULL_KEYS else "")
+    return column_ddl(column, TRACKED[column]) + (" NOT NULL" if column in NOT_NULL_KEYS else "")
 
 
 def key_expressions(key: Sequence[str]) -> str:
@@ -721,40 +714,19 @@ def columns(names: Sequence[str], alias: str = "") -> str:
     return ", ".join(f"{alias}.{n}" if alias else n for n in names)
 
 
-def wheel_rows(rows: str) -> str:
-    """Rows of ``rows`` once per wheel they count in (aroma and flavor also in combined)."""
-    return f"""(SELECT r.*, w.wheel_type FROM {rows} r
-      CROSS JOIN LATERAL (VALUES (r.descriptor_type),
-                                 (CASE WHEN r.descriptor_type IN ('aroma', 'flavor')
-                                       THEN 'combined' END)) AS w (wheel_type)
-      WHERE r.descriptor_type IN ('aroma', 'flavor', 'metaphor') AND w.wheel_type IS NOT NULL)"""
-
-
-def plain_rows(rows: str) -> str:
-    return rows
-
-
-# Counts of values per group: name -> (group, values, filter on the rows,
-# what rows it counts).
-COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, Callable[[str], str]]] = {
-    "mv_refresh_group_texts": (CG_KEY, ("descriptor_text",), "", plain_rows),
-    "mv_refresh_group_intensities": (CG_KEY, ("intensity",), "intensity IS NOT NULL", plain_rows),
-    "mv_refresh_group_items": (CG_KEY, ("item_name",), "item_name IS NOT NULL", plain_rows),
-    "mv_refresh_user_sources": (("user_id",), ("source_type", "source_id"), "", plain_rows),
-    "mv_refresh_user_categories": (
-        ("user_id",),
-        ("category",),
-        "category IS NOT NULL",
-        plain_rows,
-    ),
-    "mv_refresh_wheel_forms": (("user_id", "wheel_type"), ("normalized_form",), "", wheel_rows),
+# Counts of values per group: name -> (group, values, filter on the rows).
+COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "mv_refresh_group_texts": (CG_KEY, ("descriptor_text",), ""),
+    "mv_refresh_group_intensities": (CG_KEY, ("intensity",), "intensity IS NOT NULL"),
+    "mv_refresh_group_items": (CG_KEY, ("item_name",), "item_name IS NOT NULL"),
+    "mv_refresh_user_sources": (("user_id",), ("source_type", "source_id"), ""),
+    "mv_refresh_user_categories": (("user_id",), ("category",), "category IS NOT NULL"),
 }
 # Where the number of distinct values of a counter goes: its shift table.
 SHIFTS = {
     "mv_refresh_group_items": "flavatix_shift_items",
     "mv_refresh_user_sources": "flavatix_shift_sources",
     "mv_refresh_user_categories": "flavatix_shift_categories",
-    "mv_refresh_wheel_forms": "flavatix_shift_wheel_forms",
 }
 
 
@@ -763,11 +735,11 @@ def where(condition: str, prefix: str = "WHERE") -> str:
 
 
 def full_counter(name: str) -> str:
-    group, values, condition, rows = COUNTERS[name]
+    group, values, condition = COUNTERS[name]
     keys = columns((*group, *values))
     return (
         f"INSERT INTO public.{name} ({keys}, occurrences)\n"
-        f"    SELECT {keys}, count(*) FROM {rows('public.flavor_descriptors')} x"
+        f"    SELECT {keys}, count(*) FROM public.flavor_descriptors x"
         f"{where(condition)}\n    GROUP BY {keys}"
     )
 
@@ -827,14 +799,14 @@ GROUP_SUMS = "occurrences, intensity_sum, intensity_count, confidence_sum, confi
 
 def counter_upkeep(name: str) -> str:
     """Add the changes to one counter; note how many distinct values each group gained."""
-    group, values, condition, rows = COUNTERS[name]
+    group, values, condition = COUNTERS[name]
     keys = (*group, *values)
     step = f"flavatix_step_{name.removeprefix('mv_refresh_')}"
     sql = f"""DROP TABLE IF EXISTS pg_temp.{step};
 CREATE TEMP TABLE {step} ON COMMIT DROP AS
 SELECT d.*, coalesce(c.occurrences, 0) AS before
 FROM (SELECT {columns(keys, "x")}, sum(x.sign)::bigint AS change
-      FROM {rows("pg_temp.flavatix_delta")} x{where("x." + condition if condition else "")}
+      FROM pg_temp.flavatix_delta x{where("x." + condition if condition else "")}
       GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0) d
 LEFT JOIN public.{name} c ON {same("c", "d", keys)};
 INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
@@ -1275,8 +1247,44 @@ FROM ((SELECT * FROM pg_temp.flavatix_summary_old
 {WHEEL_TYPES}
 WHERE x.user_id = ANY (v_keyed) AND x.descriptor_type IN ('aroma', 'flavor', 'metaphor')
   AND w.wheel_type IS NOT NULL;
+-- How many distinct forms each changed wheel gained or lost. A form is in a
+-- wheel while the user has a row of it of one of the wheel's types: a
+-- changed (user, form, type) key says so by its rows before and after, a
+-- type whose key did not change says the same on both sides (its counts).
+DROP TABLE IF EXISTS pg_temp.flavatix_shift_wheel_forms;
+CREATE TEMP TABLE flavatix_shift_wheel_forms ON COMMIT DROP AS
+WITH present AS (
+    SELECT user_id, normalized_form, descriptor_type,
+           bool_or(before) AS had, bool_or(NOT before) AS has
+    FROM (SELECT user_id, normalized_form, descriptor_type, true AS before
+          FROM pg_temp.flavatix_summary_old
+          UNION ALL
+          SELECT user_id, normalized_form, descriptor_type, false
+          FROM pg_temp.flavatix_summary_new) x
+    WHERE user_id = ANY (v_keyed) AND descriptor_type IN ('aroma', 'flavor', 'metaphor')
+    GROUP BY user_id, normalized_form, descriptor_type
+), per_wheel AS (
+    SELECT x.user_id, w.wheel_type, x.normalized_form,
+           bool_or(x.had) AS had, bool_or(x.has) AS has
+    FROM present x
+    {WHEEL_TYPES}
+    WHERE w.wheel_type IS NOT NULL
+    GROUP BY x.user_id, w.wheel_type, x.normalized_form
+)
+SELECT p.user_id, p.wheel_type,
+       count(*) FILTER (WHERE p.has) - count(*) FILTER (WHERE p.had) AS shift
+FROM per_wheel p
+WHERE p.had <> p.has
+  AND NOT (p.wheel_type = 'combined' AND EXISTS (
+      SELECT FROM public.mv_refresh_group_users a
+      WHERE a.normalized_form = p.normalized_form AND a.descriptor_type IN ('aroma', 'flavor')
+        AND a.user_id = p.user_id
+        AND NOT EXISTS (SELECT FROM present k
+                        WHERE k.user_id = p.user_id AND k.normalized_form = p.normalized_form
+                          AND k.descriptor_type = a.descriptor_type)))
+GROUP BY p.user_id, p.wheel_type;
 -- A wheel's distinct forms: what it had (every row of a wheel holds it),
--- plus the forms its counter gained, less those it lost.
+-- plus those it gained, less those it lost.
 DROP TABLE IF EXISTS pg_temp.flavatix_wheel_uniques;
 CREATE TEMP TABLE flavatix_wheel_uniques ON COMMIT DROP AS
 SELECT k.user_id, k.wheel_type,

@@ -1134,10 +1134,6 @@ CATALOGUE = """
 003	any	any	column	public.mv_refresh_user_sources.source_id	uuid not null
 003	any	any	column	public.mv_refresh_user_sources.source_type	text not null
 003	any	any	column	public.mv_refresh_user_sources.user_id	uuid not null
-003	any	any	column	public.mv_refresh_wheel_forms.normalized_form	text not null
-003	any	any	column	public.mv_refresh_wheel_forms.occurrences	bigint not null
-003	any	any	column	public.mv_refresh_wheel_forms.user_id	uuid not null
-003	any	any	column	public.mv_refresh_wheel_forms.wheel_type	text not null
 003	any	any	column	public.mv_user_descriptor_summary.any_ai_extracted	boolean
 003	any	any	column	public.mv_user_descriptor_summary.avg_confidence	numeric
 003	any	any	column	public.mv_user_descriptor_summary.avg_intensity	numeric
@@ -1187,7 +1183,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition b4d9cfc3cbad82529655eb499e77735b
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition e41857809df965f87afd1201209e51c8
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
@@ -1219,8 +1215,6 @@ CATALOGUE = """
 003	any	any	grant	relation public.mv_refresh_user_categories to authenticated	none
 003	any	any	grant	relation public.mv_refresh_user_sources to anon	none
 003	any	any	grant	relation public.mv_refresh_user_sources to authenticated	none
-003	any	any	grant	relation public.mv_refresh_wheel_forms to anon	none
-003	any	any	grant	relation public.mv_refresh_wheel_forms to authenticated	none
 003	any	any	index	public.ix_mv_category_descriptor_summary_group	valid, definition 665f15b18e96ba44ec479553de2a1756
 003	any	any	index	public.ix_mv_global_descriptor_stats_group	valid, definition beb9ecb53c9f47ef7f953d94224947b7
 003	any	any	index	public.ix_mv_user_descriptor_summary_wheel	valid, definition 50e714f88d4c3e80b9d64fd420c716ce
@@ -1234,7 +1228,6 @@ CATALOGUE = """
 003	any	any	index	public.mv_refresh_log_pkey	valid, definition c94d1c8fd0af31adb1df08e2f10abcaf
 003	any	any	index	public.mv_refresh_user_categories_key	valid, definition 18d739e8b9b9db9a8003601169c0bc3e
 003	any	any	index	public.mv_refresh_user_sources_key	valid, definition fda40507e2c6382b70ed1a54d927ef7a
-003	any	any	index	public.mv_refresh_wheel_forms_key	valid, definition ab10569c47799edf9753f07e64268f7a
 003	any	any	index	public.ux_mv_category_descriptor_summary_key	valid, definition d87593981109b499eee394ef02daaeab
 003	any	any	index	public.ux_mv_global_descriptor_stats_key	valid, definition 3d6aa0ab0fa744d078f8c9d79733939f
 003	any	any	index	public.ux_mv_user_descriptor_summary_key	valid, definition 62d99e6688f63657b15e5e062956f3db
@@ -1252,7 +1245,6 @@ CATALOGUE = """
 003	any	any	table	public.mv_refresh_log	table, row level security
 003	any	any	table	public.mv_refresh_user_categories	table, row level security
 003	any	any	table	public.mv_refresh_user_sources	table, row level security
-003	any	any	table	public.mv_refresh_wheel_forms	table, row level security
 003	any	any	table	public.mv_user_descriptor_summary	table, row level security
 003	any	any	table	public.mv_user_wheel_subcategories	table, row level security
 003	any	any	table	public.mv_wheel_generation_stats	table, row level security
