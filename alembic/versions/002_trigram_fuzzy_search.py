@@ -286,32 +286,104 @@ PREFIX_CHARS = 4  # longer prefixes are selective enough for the prefix index
 PAIR_FLOOR = 0.7  # find_duplicate_descriptors' default threshold is 0.8
 HEAVY_USER_ROWS = 200  # below this, comparing a user's forms live takes a few ms
 
-# Forms at least PAIR_FLOOR similar to a form and sorting after it, by the
-# trigram index of mv_descriptor_search_forms. `%` compares similarity() (a
-# float4) with the threshold exactly as the live comparison does.
+# The forms' trigram index split by trigram count, one partial index per band.
+# similarity = shared / (n_query + n_form - shared), and shared is at most the
+# smaller count, so a form at least t similar to a query of n trigrams has
+# between t * n and n / t of them: a search reads only the bands that range
+# reaches. Without it, a common word's scan rechecked thousands of longer
+# forms that contain it (two- and three-word forms hold 12 to 25 trigrams, a
+# single word 5 to 13).
+FORM_TRIGRAM_BANDS: tuple[tuple[int, int | None], ...] = (
+    (0, 6),
+    (7, 8),
+    (9, 10),
+    (11, 12),
+    (13, 14),
+    (15, 16),
+    (17, 18),
+    (19, 21),
+    (22, None),
+)
+
+
+def band_index_name(low: int, high: int | None) -> str:
+    return f"ix_mv_descriptor_search_forms_trgm_{low}_{'up' if high is None else high}"
+
+
+def band_predicate(low: int, high: int | None, column: str) -> str:
+    if high is None:
+        return f"{column} >= {low}"
+    if low == 0:
+        return f"{column} <= {high}"
+    return f"{column} BETWEEN {low} AND {high}"
+
+
+def forms_in_reach(query: str, columns: str) -> str:
+    """The forms of mv_descriptor_search_forms `%` the query, read band by band.
+
+    The caller's PL/pgSQL variables shortest and longest bound the forms'
+    trigram counts; bands outside them are skipped whole. The constant range in
+    each branch lets the planner use that band's index.
+    """
+    branches = []
+    for low, high in FORM_TRIGRAM_BANDS:
+        reach = " AND ".join(
+            ([] if high is None else [f"shortest <= {high}"])
+            + ([f"longest >= {low}"] if low else [])
+        )
+        branches.append(f"""SELECT {columns}
+FROM public.mv_descriptor_search_forms f
+WHERE {band_predicate(low, high, "f.trigram_count")}
+  AND {reach}
+  AND f.trigram_count BETWEEN shortest AND longest
+  AND f.normalized_form OPERATOR(@trgm@.%) {query}""")
+    return "\nUNION ALL\n".join(branches)
+
+
+BAND_INDEXES = {
+    band_index_name(low, high): (
+        "mv_descriptor_search_forms",
+        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off) "
+        f"WHERE {band_predicate(low, high, 'trigram_count')}",
+    )
+    for low, high in FORM_TRIGRAM_BANDS
+}
+
+# Every other form at least PAIR_FLOOR similar to a form, by the forms' trigram
+# bands in reach. `%` compares similarity() (a float4) with the threshold
+# exactly as the live comparison does. One generic plan per session: it runs
+# once per form in a full build.
 SIMILAR_FORMS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION public.flavatix_forms_similar_to(p_form text)
 RETURNS TABLE (normalized_form text, similarity real)
 LANGUAGE plpgsql STABLE
 SET search_path = ''
 SET pg_trgm.similarity_threshold = {PAIR_FLOOR}
+SET plan_cache_mode = force_generic_plan
 AS $$
+DECLARE
+    n constant integer := pg_catalog.cardinality(@trgm@.show_trgm(p_form));
+    shortest constant integer := pg_catalog.floor({PAIR_FLOOR} * n)::integer;
+    longest constant integer := pg_catalog.ceil(n / {PAIR_FLOOR})::integer;
 BEGIN
     RETURN QUERY
     SELECT f.normalized_form, @trgm@.similarity(p_form, f.normalized_form)
-    FROM public.mv_descriptor_search_forms f
-    WHERE f.normalized_form OPERATOR(@trgm@.%) p_form AND f.normalized_form > p_form;
+    FROM ({{forms_in_reach}}) f
+    WHERE f.normalized_form <> p_form;
 END;
 $$;
 
 COMMENT ON FUNCTION public.flavatix_forms_similar_to(text) IS
-    'Forms in mv_descriptor_search_forms at least {PAIR_FLOOR} similar to p_form and sorting '
-    'after it; builds mv_descriptor_search_pairs.';
+    'The other forms in mv_descriptor_search_forms at least {PAIR_FLOOR} similar to p_form; '
+    'builds mv_descriptor_search_pairs.';
 
 -- Only the tables' owner (who refreshes them) needs it; REVOKE_DERIVED also
 -- takes it from the API roles.
 REVOKE ALL ON FUNCTION public.flavatix_forms_similar_to(text) FROM PUBLIC;
-"""
+""".replace(
+    "{forms_in_reach}",
+    textwrap.indent(forms_in_reach("p_form", "f.normalized_form"), " " * 10).lstrip(),
+)
 
 # Every pair of distinct forms at least PAIR_FLOOR similar (form_a < form_b),
 # one trigram index lookup per form: it grows with the number of forms, not
@@ -320,6 +392,7 @@ PAIRS_BODY = """
 SELECT a.normalized_form AS form_a, s.normalized_form AS form_b, s.similarity
 FROM public.mv_descriptor_search_forms a
 CROSS JOIN LATERAL public.flavatix_forms_similar_to(a.normalized_form) s
+WHERE s.normalized_form > a.normalized_form
 """
 
 PAIR_USERS_BODY = f"""
@@ -531,12 +604,14 @@ IF v_reranked IS NOT NULL THEN
     {{reranked}};
 END IF;"""
 
-# One row per normalized form: its use over all types and categories, and the
+# One row per normalized form: its use over all types and categories, the
 # group find_similar_descriptors shows for it (most used, then type, category,
-# subcategory with NULLs last), exactly as the function ranks them.
+# subcategory with NULLs last), exactly as the function ranks them, and how
+# many distinct trigrams it has (see FORM_TRIGRAM_BANDS).
 FORMS_BODY = """
 SELECT r.normalized_form, r.form_usage::bigint AS usage_count, r.sample_id,
-       r.descriptor_text, r.descriptor_type, r.category, r.subcategory
+       r.descriptor_text, r.descriptor_type, r.category, r.subcategory,
+       pg_catalog.cardinality(@trgm@.show_trgm(r.normalized_form)) AS trigram_count
 FROM (SELECT s.*,
              pg_catalog.sum(s.usage_count) OVER (PARTITION BY s.normalized_form) AS form_usage,
              pg_catalog.row_number() OVER (PARTITION BY s.normalized_form
@@ -610,7 +685,6 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
     ),
 }
 INCREMENTAL_DELETE = {
-    "mv_descriptor_search": f"normalized_form {CHANGED_FORMS}",
     "mv_descriptor_search_user_pairs": "user_id = ANY (p_users) AND user_id <> ALL (v_stayed)",
 }
 # Built empty, then filled once the trigram index they are built with exists.
@@ -646,7 +720,7 @@ COMMENTS = {
 }
 
 
-# A refresh updates these tables' changed rows in place (see DIFF_STEPS); free
+# A refresh updates these tables' changed rows in place (see diff_step); free
 # room on each page lets the new version stay there without new entries in
 # the trigram index (a HOT update).
 UPDATED_IN_PLACE = {
@@ -687,13 +761,19 @@ $$;
 def _refresh_steps(incremental: bool) -> str:
     steps = []
     for name, (whole, changed) in SEARCH_TABLES.items():
-        if not incremental:
+        if name in DIFF_TABLES:
+            step = diff_step(name, incremental)
+            if incremental and name == "mv_descriptor_search":
+                # The caller may have brought it up to date itself.
+                step = f"""
+IF NOT p_search_done THEN{textwrap.indent(step, "    ")}
+END IF;"""
+            steps.append(step)
+        elif not incremental:
             steps.append(f"""
 DELETE FROM public.{name};
 INSERT INTO public.{name}
 {whole.strip()};""")
-        elif name in DIFF_STEPS:
-            steps.append(DIFF_STEPS[name])
         elif name == "mv_descriptor_search_prefixes":
             steps.append(changed)
         elif name == "mv_descriptor_search_pairs":
@@ -705,74 +785,85 @@ INSERT INTO public.{name}
 DELETE FROM public.{name} WHERE {INCREMENTAL_DELETE[name]};
 INSERT INTO public.{name}
 {changed.strip()};"""
-            if name == "mv_descriptor_search":
-                # The caller may have brought it up to date itself.
-                step = f"""
-IF NOT p_search_done THEN{textwrap.indent(step, "    ")}
-END IF;"""
-            elif name == "mv_descriptor_search_user_pairs":
+            if name == "mv_descriptor_search_user_pairs":
                 step += USER_PAIRS_INCREMENTAL
             steps.append(step)
     return "".join(steps).replace("\n", "\n        ")
 
 
-# The tables with a trigram index are written only where a row differs: an
-# insert into a trigram index costs tens of microseconds, and an update that
-# leaves the indexed columns alone can skip the indexes (HOT). A group's key
-# columns are matched with NULLs equal, as the unique key does.
-SHARED_KEY_MATCH = """x.normalized_form = s.normalized_form
-  AND x.descriptor_type = s.descriptor_type
-  AND x.category IS NOT DISTINCT FROM s.category
-  AND x.subcategory IS NOT DISTINCT FROM s.subcategory"""
-FORMS_CHANGED = textwrap.indent(SEARCH_TABLES["mv_descriptor_search_forms"][1].strip(), " " * 4)
-DIFF_STEPS = {
-    # One statement per table: the changed groups are computed once, and the
-    # update, delete and insert all see the table as it was before it.
-    "mv_descriptor_search_shared": f"""
-WITH fresh AS MATERIALIZED (
-    {textwrap.indent(SEARCH_TABLES["mv_descriptor_search_shared"][1].strip(), " " * 4).lstrip()}
-), updated AS (
-    UPDATE public.mv_descriptor_search_shared x
-    SET descriptor_text = s.descriptor_text, usage_count = s.usage_count,
-        unique_users = s.unique_users
-    FROM fresh s
-    WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 4)}
-      AND (x.descriptor_text, x.usage_count, x.unique_users)
-          IS DISTINCT FROM (s.descriptor_text, s.usage_count, s.unique_users)
-), deleted AS (
-    DELETE FROM public.mv_descriptor_search_shared x
-    WHERE x.normalized_form {CHANGED_FORMS}
-      AND NOT EXISTS (SELECT FROM fresh s
-                      WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 22)})
-)
-INSERT INTO public.mv_descriptor_search_shared
-SELECT s.* FROM fresh s
-WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_shared x
-                  WHERE {SHARED_KEY_MATCH.replace(chr(10), chr(10) + " " * 18)});""",
-    "mv_descriptor_search_forms": f"""
-WITH fresh AS MATERIALIZED (
-    {FORMS_CHANGED.strip()}
-), updated AS (
-    UPDATE public.mv_descriptor_search_forms x
-    SET usage_count = n.usage_count, sample_id = n.sample_id,
-        descriptor_text = n.descriptor_text, descriptor_type = n.descriptor_type,
-        category = n.category, subcategory = n.subcategory
-    FROM fresh n
-    WHERE x.normalized_form = n.normalized_form
-      AND (x.usage_count, x.sample_id, x.descriptor_text, x.descriptor_type, x.category,
-           x.subcategory)
-          IS DISTINCT FROM (n.usage_count, n.sample_id, n.descriptor_text, n.descriptor_type,
-                            n.category, n.subcategory)
-), deleted AS (
-    DELETE FROM public.mv_descriptor_search_forms x
-    WHERE x.normalized_form {CHANGED_FORMS}
-      AND NOT EXISTS (SELECT FROM fresh n WHERE n.normalized_form = x.normalized_form)
-)
-INSERT INTO public.mv_descriptor_search_forms
-SELECT n.* FROM fresh n
-WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_forms x
-                  WHERE x.normalized_form = n.normalized_form);""",
+# The tables with a trigram index are written only where a row differs, in a
+# full rebuild too: an insert into a trigram index costs tens of
+# microseconds, an update that leaves the indexed columns alone can skip the
+# indexes (HOT), and a trigram index grown row by row was measured at three to
+# four times the scan time of one built whole (on ten million rows). A
+# group's key columns are matched with NULLs equal, as the unique key does.
+# table -> (key columns, the nullable ones among them, value columns).
+DIFF_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "mv_descriptor_search": (
+        ("normalized_form", "descriptor_type", "category", "subcategory"),
+        ("category", "subcategory"),
+        ("descriptor_text", "usage_count", "sample_id", "unique_users"),
+    ),
+    "mv_descriptor_search_shared": (
+        ("normalized_form", "descriptor_type", "category", "subcategory"),
+        ("category", "subcategory"),
+        ("descriptor_text", "usage_count", "unique_users"),
+    ),
+    "mv_descriptor_search_forms": (
+        ("normalized_form",),
+        (),
+        (
+            "usage_count",
+            "sample_id",
+            "descriptor_text",
+            "descriptor_type",
+            "category",
+            "subcategory",
+            "trigram_count",
+        ),
+    ),
 }
+
+
+def diff_step(name: str, incremental: bool) -> str:
+    """One statement bringing a table to its fresh rows: the whole table, or the changed forms.
+
+    The fresh rows are computed once, and the update, delete and insert all see
+    the table as it was before the statement.
+    """
+    key, nullable, values = DIFF_TABLES[name]
+    whole, changed = SEARCH_TABLES[name]
+    fresh = textwrap.indent((changed if incremental else whole).strip(), " " * 4).strip()
+
+    def match(indent: int) -> str:
+        return f"\n{' ' * indent}AND ".join(
+            f"x.{c} IS NOT DISTINCT FROM n.{c}" if c in nullable else f"x.{c} = n.{c}" for c in key
+        )
+
+    scope = f"x.normalized_form {CHANGED_FORMS}\n      AND " if incremental else ""
+    xs = ", ".join(f"x.{c}" for c in values)
+    ns = ", ".join(f"n.{c}" for c in values)
+    sets = ",\n        ".join(f"{c} = n.{c}" for c in values)
+    return f"""
+WITH fresh AS MATERIALIZED (
+    {fresh}
+), updated AS (
+    UPDATE public.{name} x
+    SET {sets}
+    FROM fresh n
+    WHERE {match(6)}
+      AND ({xs})
+          IS DISTINCT FROM ({ns})
+), deleted AS (
+    DELETE FROM public.{name} x
+    WHERE {scope}NOT EXISTS (SELECT FROM fresh n
+                      WHERE {match(24)})
+)
+INSERT INTO public.{name}
+SELECT n.* FROM fresh n
+WHERE NOT EXISTS (SELECT FROM public.{name} x
+                  WHERE {match(20)});"""
+
 
 # Whether a changed user is heavy is decided by at most HEAVY_USER_ROWS index
 # entries, not by counting all the user's rows; only users who cross the
@@ -811,8 +902,7 @@ IF v_flipped IS NOT NULL THEN
     SELECT DISTINCT LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form),
            @trgm@.similarity(LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form))
     FROM pg_catalog.unnest(v_flipped) AS n (f)
-    JOIN public.mv_descriptor_search_forms g
-      ON g.normalized_form OPERATOR(@trgm@.%) n.f AND g.normalized_form <> n.f
+    CROSS JOIN LATERAL public.flavatix_forms_similar_to(n.f) g
     WHERE EXISTS (SELECT FROM public.mv_descriptor_search_forms x WHERE x.normalized_form = n.f);
 END IF;"""
 
@@ -993,7 +1083,8 @@ SIMILAR_MINE = SIMILAR_RANKED.replace("{source}", "scoped").replace("{where}", "
 # substitutes the schema pg_trgm lives in, quoted by format('%I').
 # Without a user or type filter, forms come from mv_descriptor_search_forms
 # (one row per form, so no per-form ranking at query time).
-FIND_SIMILAR = r"""
+FIND_SIMILAR = (
+    r"""
 CREATE OR REPLACE FUNCTION public.find_similar_descriptors(
     p_search_text text,
     p_user_id uuid DEFAULT NULL,
@@ -1005,6 +1096,9 @@ RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category tex
 LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.3
+-- One generic plan per session: planning the band query (an index scan per
+-- band) for each call took longer than running it.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     fn constant text := 'find_similar_descriptors';
@@ -1014,6 +1108,8 @@ DECLARE
     n integer;
     k integer;
     t double precision;
+    shortest integer;
+    longest integer;
     above double precision;
     got integer := 0;
     step_rows integer;
@@ -1031,7 +1127,8 @@ BEGIN
         -- ceil(t * n) of the n query trigrams, so t sits just above (k-1)/n:
         -- the loosest band that a k-trigram candidate set can hold. The first
         -- band takes forms sharing half the query's trigrams: measured on ten
-        -- million rows, starting higher cost a misspelled word two scans.
+        -- million rows, starting higher cost a misspelled word two scans. Each
+        -- step reads only the trigram-count bands its t can reach.
         n := pg_catalog.cardinality(@trgm@.show_trgm(q));
         k := pg_catalog.ceil(0.5 * n)::integer;
         LOOP
@@ -1039,21 +1136,25 @@ BEGIN
                       ELSE greatest(p_similarity_threshold, (k - 1)::double precision / n + 1e-6)
                  END;
             PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', t::text, true);
+            -- The trigram counts a form this similar can have, a little wider
+            -- (similarities are reals); the bands' rechecks decide.
+            shortest := pg_catalog.floor(t * n)::integer;
+            longest := pg_catalog.ceil(least(n / t, 1e9))::integer;
             RETURN QUERY
             SELECT f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,
                    f.usage_count, @trgm@.similarity(f.normalized_form, q)::double precision
-            FROM public.mv_descriptor_search_forms f
-            WHERE f.normalized_form OPERATOR(@trgm@.%) q
-              AND (above IS NULL
-                   OR @trgm@.similarity(f.normalized_form, q)::double precision < above)
+            FROM ({forms_in_reach}) f
+            WHERE above IS NULL
+               OR @trgm@.similarity(f.normalized_form, q)::double precision < above
             ORDER BY 7 DESC, 6 DESC, f.normalized_form
             LIMIT lim - got;
             GET DIAGNOSTICS step_rows = ROW_COUNT;
             got := got + step_rows;
             EXIT WHEN got >= lim OR t <= p_similarity_threshold;
             above := t;
-            -- Long queries take wider bands: at most about four scans.
-            k := k - greatest(1, n / 8);
+            -- Long queries take wider steps: two or three scans at most. Their
+            -- trigrams are rarer, so a wide step still reads few candidates.
+            k := k - greatest(1, n / 4);
         END LOOP;
         RETURN;
     END IF;
@@ -1090,8 +1191,19 @@ BEGIN
     ), {similar_mine}
 END;
 $$;
-""".replace("{similar_everyone}", textwrap.indent(SIMILAR_EVERYONE, " " * 8).lstrip()).replace(
-    "{similar_mine}", textwrap.indent(SIMILAR_MINE, " " * 4).lstrip()
+""".replace("{similar_everyone}", textwrap.indent(SIMILAR_EVERYONE, " " * 8).lstrip())
+    .replace("{similar_mine}", textwrap.indent(SIMILAR_MINE, " " * 4).lstrip())
+    .replace(
+        "{forms_in_reach}",
+        textwrap.indent(
+            forms_in_reach(
+                "q",
+                "f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,\n"
+                "       f.usage_count, f.normalized_form",
+            ),
+            " " * 18,
+        ).lstrip(),
+    )
 )
 
 # At or above PAIR_FLOOR, for a user listed in mv_descriptor_search_pair_users:
@@ -1393,7 +1505,7 @@ VIEW_INDEXES: dict[str, tuple[str, str]] = {
         "(normalized_form text_pattern_ops, descriptor_type)",
     ),
 }
-# The derived tables' keys; the forms' trigram index builds the pairs.
+# The derived tables' keys; the forms' trigram bands build the pairs.
 DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
     "ux_mv_descriptor_search_shared_key": (
         "mv_descriptor_search_shared",
@@ -1404,11 +1516,8 @@ DERIVED_VIEW_INDEXES: dict[str, tuple[str, str]] = {
         "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
     ),
     "ux_mv_descriptor_search_forms_key": ("mv_descriptor_search_forms", "(normalized_form)"),
-    "ix_mv_descriptor_search_forms_trgm": (
-        "mv_descriptor_search_forms",
-        "USING gin (normalized_form gin_trgm_ops) WITH (fastupdate = off)",
-    ),
     "ux_mv_descriptor_search_prefixes_key": ("mv_descriptor_search_prefixes", "(prefix, rank)"),
+    **BAND_INDEXES,
 }
 # The user pairs' key is in the order find_duplicate_descriptors returns them,
 # so one user's answer is one range scan.
@@ -1546,7 +1655,7 @@ def upgrade() -> None:
     op.execute(CREATE_SEARCH_VECTOR)
     for name in SEARCH_TABLE_NAMES:
         # Reads the table with an ordinary snapshot: writers are not blocked.
-        execute_without_timeout(create_search_table(name))
+        execute_without_timeout(with_pg_trgm(create_search_table(name)))
         if name == "mv_descriptor_search_forms":
             op.execute(with_pg_trgm(SIMILAR_FORMS_FUNCTION))
     op.execute(with_pg_trgm(REFRESH_SEARCH))

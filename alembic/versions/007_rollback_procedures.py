@@ -904,6 +904,7 @@ CATALOGUE = """
 002	any	any	column	public.mv_descriptor_search_forms.normalized_form	text
 002	any	any	column	public.mv_descriptor_search_forms.sample_id	uuid
 002	any	any	column	public.mv_descriptor_search_forms.subcategory	text
+002	any	any	column	public.mv_descriptor_search_forms.trigram_count	integer
 002	any	any	column	public.mv_descriptor_search_forms.usage_count	bigint
 002	any	any	column	public.mv_descriptor_search_pair_users.user_id	uuid
 002	any	any	column	public.mv_descriptor_search_pairs.form_a	text
@@ -989,9 +990,9 @@ CATALOGUE = """
 002	plain	any	extension	pg_trgm	in schema public
 002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition a399463e6556e1c1ee32f89673754036
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
-002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition e456ad4b724c2d266e736dbaf6b4b2cd
-002	plain	any	function	public.flavatix_forms_similar_to(text)	definition e12109aededf8ea82b784a4cab557b19
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 0f9a212eeb737f35faef9f8583777154
+002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 33b97d3d9e34c02117bac91073edc87b
+002	plain	any	function	public.flavatix_forms_similar_to(text)	definition 751acfd58fbad678d8130f702b48cad1
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition ed4caf3bea1a15ed25b550e441ef0be6
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
@@ -1003,15 +1004,23 @@ CATALOGUE = """
 002	plain	any	index	public.ix_flavor_descriptors_normalized_trgm	valid, definition 0dddac7e86b4160e02d64bc9e1664c51
 002	plain	any	index	public.ix_flavor_descriptors_subcategory_trgm	valid, definition 21aa987efd7b5227bede75e62817990e
 002	plain	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition e6c771962b16e013d438138432c85893
-002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 9a11f70ce8c17cb3bc90d072e8f48629
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_0_6	valid, definition a5c636609cf375d8a03b50493355cc1a
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_11_12	valid, definition 50d26c7f9e2afbb1b0ae8866471331b5
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_13_14	valid, definition 05c32a8ebe870824c6841caaf95a4559
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_15_16	valid, definition 025e0a7a689f95d4200255a337332a09
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_17_18	valid, definition 4759c60756647d26c8cb229bf5bbbb42
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_19_21	valid, definition 0847854825b20cdd2b2165e89135a9bb
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_22_up	valid, definition ead63410c764b221537c650899fbb6cb
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_7_8	valid, definition e272b51907a6d5f408eda63dd6204e23
+002	plain	any	index	public.ix_mv_descriptor_search_forms_trgm_9_10	valid, definition 2fc1ee8f2df38cb56eb581505b90c6ac
 002	plain	any	index	public.ix_mv_descriptor_search_shared_trgm	valid, definition e19f872b17362dbf2e35abbf19fbec9b
 002	plain	any	index	public.ix_mv_descriptor_search_trgm	valid, definition 5aa0923eef5dd9bfb81745a65a1745d5
 002	supabase	any	extension	pg_trgm	in schema extensions
 002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 3cc5cccefe93e5e2134ed5a6426cebe3
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
-002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition bba80f60275cd249567397850495e560
-002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 11b8bac9e3bbef1702fc4e33b974c4e4
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition ddd88494fe557091d41e36b222a5bc21
+002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 1fb8af07c0d95f142b35973f3eba9f5e
+002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 204ecbede3e8cd39e4aaa3f59e1186b9
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 40cd914644d21b451db0b625ad11b8ec
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
@@ -1023,7 +1032,15 @@ CATALOGUE = """
 002	supabase	any	index	public.ix_flavor_descriptors_normalized_trgm	valid, definition cc105710121059b13d6aceb4054e6d31
 002	supabase	any	index	public.ix_flavor_descriptors_subcategory_trgm	valid, definition a72d5cde63ab60cb9b70cb5b2c68476d
 002	supabase	any	index	public.ix_flavor_descriptors_text_trgm	valid, definition 7ade2f08c8d65941f546ab06d0f1501e
-002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm	valid, definition 974aedf492270a8397a5c8b2bd4e07c7
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_0_6	valid, definition 91e731ee119238b1786541fc47bf06b5
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_11_12	valid, definition 5bf39937067c3da5825f7fdb02b11de2
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_13_14	valid, definition d0b425b9f8eb6d31a5e84f738bcd6eed
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_15_16	valid, definition b21cf6eb06f71f8c1cd41ac336e44d5e
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_17_18	valid, definition 4301706fcd7d563f1bdd1461cac156f7
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_19_21	valid, definition 7ae36ae321af4b97f700fd670d676a89
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_22_up	valid, definition f6f44d32f2934e7576db230f8fee84b6
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_7_8	valid, definition 4565db7255d0e8abf8d395ad6b4f262f
+002	supabase	any	index	public.ix_mv_descriptor_search_forms_trgm_9_10	valid, definition 7ddb8619dacee1f3912267ab575ab4af
 002	supabase	any	index	public.ix_mv_descriptor_search_shared_trgm	valid, definition 025ad712b2961459b54a47c4239cc5a0
 002	supabase	any	index	public.ix_mv_descriptor_search_trgm	valid, definition c57e9aa3c1cef8324ce04525e35e49c7
 002	supabase	any	policy	public.mv_descriptor_search_pair_users.mv_descriptor_search_pair_users_read_own	definition a0314d17768ef9e7168fad6752726466
