@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable
 
 import pytest
 
@@ -650,17 +652,22 @@ def test_fast_paths_give_the_naive_answers(head_db_url: str) -> None:
                 )
                 assert got == query(head_db_url, NAIVE_AUTOCOMPLETE, {"q": q, "lim": lim}), q
         # Whole forms, short pieces and typos cross several similarity bands.
-        for q in {form, form[:3], form + "x", form[1:]}:
-            for t in (0.2, 0.3, 0.5, 0.7):
-                for lim in (1, 5, 50):
-                    got = query(
-                        head_db_url,
-                        "SELECT normalize_descriptor_text(descriptor_text), usage_count "
-                        "FROM public.find_similar_descriptors(%s, NULL, NULL, %s, %s)",
-                        (q, t, lim),
-                    )
-                    expected = query(head_db_url, NAIVE_SIMILAR, {"q": q, "t": t, "lim": lim})
-                    assert got == expected, (q, t, lim)
+        assert_similar_as_naive(
+            head_db_url, {form, form[:3], form + "x", form[1:]}, (0.2, 0.3, 0.5, 0.7), (1, 5, 50)
+        )
+
+
+def assert_similar_as_naive(
+    url: str, words: Iterable[str], thresholds: Iterable[float], limits: Iterable[int]
+) -> None:
+    for q, t, lim in itertools.product(words, thresholds, limits):
+        got = query(
+            url,
+            "SELECT normalize_descriptor_text(descriptor_text), usage_count "
+            "FROM public.find_similar_descriptors(%s, NULL, NULL, %s, %s)",
+            (q, t, lim),
+        )
+        assert got == query(url, NAIVE_SIMILAR, {"q": q, "t": t, "lim": lim}), (q, t, lim)
 
 
 def test_per_user_search_tables_show_each_user_their_own_rows(supabase_searchable: str) -> None:
@@ -754,17 +761,8 @@ def test_similarity_reads_every_band_a_match_can_be_in(head_db_url: str) -> None
     assert scalar(
         head_db_url, f"SELECT count(DISTINCT normalized_form) FROM ({in_bands}) b"
     ) == len(forms)
-    for q in ["cherry", "chery", "oak", "ch", "cherry vanilla", "dark cherry oak pie", forms[-1]]:
-        for t in (1e-30, 0.1, 0.3, 0.45, 0.7, 1.0):
-            for lim in (3, 1000):
-                got = query(
-                    head_db_url,
-                    "SELECT normalize_descriptor_text(descriptor_text), usage_count "
-                    "FROM public.find_similar_descriptors(%s, NULL, NULL, %s, %s)",
-                    (q, t, lim),
-                )
-                expected = query(head_db_url, NAIVE_SIMILAR, {"q": q, "t": t, "lim": lim})
-                assert got == expected, (q, t, lim)
+    words = ["cherry", "chery", "oak", "ch", "cherry vanilla", "dark cherry oak pie", forms[-1]]
+    assert_similar_as_naive(head_db_url, words, (1e-30, 0.1, 0.3, 0.45, 0.7, 1.0), (3, 1000))
     # The pairs the refresh found (both forms of a new pair are looked up) are
     # every pair a comparison of all forms finds.
     pairs = "SELECT form_a, form_b, similarity FROM public.mv_descriptor_search_pairs ORDER BY 1, 2"
