@@ -940,6 +940,7 @@ MOVED_COLUMNS = (
 )
 GROUP_USERS = "normalized_form, descriptor_type, user_id, category, subcategory, item_category"
 KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
+USERS_KEY = (*CG_KEY, "user_id")
 
 # The summaries' changed groups, from the counts: the changes' own groups
 # first, then who wrote in them (recomputed from the table by (user, form,
@@ -948,20 +949,38 @@ KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 INCREMENTAL_COUNTS = f"""
 {chr(10).join(counter_upkeep(name) for name in COUNTERS)}
 {temp_from("flavatix_users_old", "public.mv_refresh_group_users")}
-WITH gone AS (
-    DELETE FROM public.mv_refresh_group_users a USING {KEY_USERS}
-    WHERE a.normalized_form = k.f AND a.descriptor_type = k.t AND a.user_id = k.u
-    RETURNING a.*)
-INSERT INTO pg_temp.flavatix_users_old SELECT * FROM gone;
+INSERT INTO pg_temp.flavatix_users_old
+SELECT a.* FROM public.mv_refresh_group_users a
+JOIN {KEY_USERS} ON a.normalized_form = k.f AND a.descriptor_type = k.t AND a.user_id = k.u;
 {temp_from("flavatix_users_new", "public.mv_refresh_group_users")}
-WITH made AS (
-    INSERT INTO public.mv_refresh_group_users
-    SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
-    FROM public.flavor_descriptors
-    WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS})
-    GROUP BY {GROUP_USERS}
-    RETURNING *)
-INSERT INTO pg_temp.flavatix_users_new SELECT * FROM made;
+INSERT INTO pg_temp.flavatix_users_new
+SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
+FROM public.flavor_descriptors
+WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS})
+GROUP BY {GROUP_USERS};
+-- Statistics, so the two are matched by hashing, not row by row.
+ANALYZE pg_temp.flavatix_users_old ({GROUP_USERS});
+ANALYZE pg_temp.flavatix_users_new ({GROUP_USERS});
+-- Written only where a (group, user) row differs: most changed keys move a
+-- count, which is one page written in place (HOT) where a delete and an
+-- insert wrote three.
+WITH updated AS (
+    UPDATE public.mv_refresh_group_users a
+    SET occurrences = n.occurrences, last_used_at = n.last_used_at, sample_id = n.sample_id
+    FROM pg_temp.flavatix_users_new n
+    WHERE {same("a", "n", USERS_KEY)}
+      AND (a.occurrences, a.last_used_at, a.sample_id)
+          IS DISTINCT FROM (n.occurrences, n.last_used_at, n.sample_id)
+), deleted AS (
+    DELETE FROM public.mv_refresh_group_users a
+    USING pg_temp.flavatix_users_old o
+    WHERE {same("a", "o", USERS_KEY)}
+      AND NOT EXISTS (SELECT FROM pg_temp.flavatix_users_new n
+                      WHERE {same("n", "o", USERS_KEY)})
+)
+INSERT INTO public.mv_refresh_group_users
+SELECT n.* FROM pg_temp.flavatix_users_new n
+WHERE NOT EXISTS (SELECT FROM pg_temp.flavatix_users_old o WHERE {same("o", "n", USERS_KEY)});
 {temp_from("flavatix_users_moved", "pg_temp.flavatix_users_old", MOVED_COLUMNS)}
 -- Per (group, user): a newest time or smallest id that went away or moved
 -- (which may have been the group's own), and the new ones.
@@ -972,7 +991,7 @@ SELECT {EITHER_SIDE},
        CASE WHEN n.sample_id IS NULL OR n.sample_id > o.sample_id THEN o.sample_id END,
        n.last_used_at, n.sample_id
 FROM pg_temp.flavatix_users_old o
-FULL JOIN pg_temp.flavatix_users_new n ON {same("o", "n", (*CG_KEY, "user_id"))};
+FULL JOIN pg_temp.flavatix_users_new n ON {same("o", "n", USERS_KEY)};
 -- Each group's totals move by its changes; its users by its (group, user)
 -- rows (every row of one has the changed (user, form, type), so the old and
 -- new rows say exactly how many users it gained or lost), its item names by
