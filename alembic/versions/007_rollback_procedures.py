@@ -992,7 +992,7 @@ CATALOGUE = """
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
 002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 33b97d3d9e34c02117bac91073edc87b
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition 751acfd58fbad678d8130f702b48cad1
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition ed4caf3bea1a15ed25b550e441ef0be6
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 061cdd9f1b650b57a16311fc405560d8
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
@@ -1020,7 +1020,7 @@ CATALOGUE = """
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
 002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 1fb8af07c0d95f142b35973f3eba9f5e
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 204ecbede3e8cd39e4aaa3f59e1186b9
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 40cd914644d21b451db0b625ad11b8ec
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition f5878aee84ff2da328a38e943a1b8970
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
