@@ -9,9 +9,11 @@ from collections.abc import Iterable
 import pytest
 
 from flavatix_db import migrations
+from flavatix_db.models import SQL_MANAGED
 from tests.dbtools import (
     catalog_snapshot,
     column,
+    connect,
     descriptors_checksum,
     execute,
     insert_descriptor,
@@ -705,6 +707,9 @@ def test_per_user_search_tables_show_each_user_their_own_rows(supabase_searchabl
             ) == [(False,)]
 
 
+BAND_INDEX_PREFIX = "ix_mv_descriptor_search_forms_trgm_"
+
+
 # Forms of 1 to about 40 trigrams built around a few words: typos, prefixes and
 # phrases, so every trigram-count band holds some and a query of any length
 # reaches across band edges.
@@ -739,20 +744,30 @@ def test_similarity_reads_every_band_a_match_can_be_in(head_db_url: str) -> None
         (USER_A, forms),
     )
     refresh_search(head_db_url)
+    wrong_counts = scalar(
+        head_db_url,
+        "SELECT count(*) FROM public.mv_descriptor_search_forms "
+        "WHERE trigram_count IS DISTINCT FROM cardinality(show_trgm(normalized_form))",
+    )
+    assert wrong_counts == 0
     counts = column(
         head_db_url,
-        "SELECT DISTINCT trigram_count FROM public.mv_descriptor_search_forms "
-        "WHERE trigram_count = cardinality(show_trgm(normalized_form)) ORDER BY 1",
+        "SELECT DISTINCT trigram_count FROM public.mv_descriptor_search_forms ORDER BY 1",
     )
     assert len(counts) >= 20 and counts[-1] >= 30, counts
-    # Each form is in exactly one band index.
-    predicates = column(
+    # Each form is in exactly one band index, and every band index is valid.
+    bands = query(
         head_db_url,
-        "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i "
+        "SELECT c.relname, pg_get_expr(i.indpred, i.indrelid), i.indisvalid "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = 'public.mv_descriptor_search_forms'::regclass "
         "AND i.indpred IS NOT NULL",
     )
-    assert len(predicates) >= 5
+    assert {name for name, _, _ in bands} == {
+        name for name in SQL_MANAGED["index"] if name.startswith(BAND_INDEX_PREFIX)
+    }
+    assert all(valid for _, _, valid in bands)
+    predicates = [predicate for _, predicate, _ in bands]
     in_bands = " UNION ALL ".join(
         f"SELECT normalized_form FROM public.mv_descriptor_search_forms WHERE {p}"
         for p in predicates
@@ -809,3 +824,27 @@ def test_a_full_refresh_writes_only_the_rows_that_differ(head_db_url: str) -> No
         assert written <= {"zesty quince"}, (t, written)
         assert before[t] <= after[t], t
     assert "zesty quince" in {form for _, _, form in after["mv_descriptor_search_forms"]}
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_a_refresh_leaves_the_callers_bitmap_scan_setting_alone(
+    head_db_url: str, setting: str
+) -> None:
+    load_sample(head_db_url, 300)
+    with connect(head_db_url) as conn, conn.cursor() as cur:
+        cur.execute(f"SET enable_bitmapscan = {setting}")
+        for full in (True, False):
+            cur.execute("SELECT public.refresh_descriptor_views(%s)", (full,))
+            cur.execute("SHOW enable_bitmapscan")
+            assert cur.fetchone() == (setting,)
+            cur.execute(
+                "INSERT INTO public.flavor_descriptors "
+                "(user_id, source_type, source_id, descriptor_text, descriptor_type) "
+                "VALUES (gen_random_uuid(), 'quick_tasting', gen_random_uuid(), 'Quince', 'aroma')"
+            )
+        # In one transaction too, where a local setting would outlive the call.
+        conn.autocommit = False
+        cur.execute("SELECT public.refresh_descriptor_views()")
+        cur.execute("SHOW enable_bitmapscan")
+        assert cur.fetchone() == (setting,)
+        conn.rollback()

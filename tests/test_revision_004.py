@@ -11,6 +11,7 @@ import pytest
 from flavatix_db import migrations
 from tests.dbtools import (
     catalog_snapshot,
+    column,
     connect,
     descriptors_checksum,
     execute,
@@ -523,3 +524,15 @@ def test_signed_in_user_reads_only_their_own_rows(supabase_refreshed: str) -> No
         **as_a,
     )
     assert inserted == [(1,)]  # for themselves, under the insert policy
+
+
+def test_every_recommended_index_exists(head_db_url: str) -> None:
+    names = column(
+        head_db_url,
+        "SELECT DISTINCT unnest(recommended_indexes) FROM public.query_performance_hints",
+    )
+    assert len(names) >= 5
+    missing = [
+        n for n in names if scalar(head_db_url, "SELECT to_regclass(%s)", (f"public.{n}",)) is None
+    ]
+    assert missing == []

@@ -951,7 +951,7 @@ INCREMENTAL_COUNTS = f"""
 {temp_from("flavatix_users_old", "public.mv_refresh_group_users")}
 INSERT INTO pg_temp.flavatix_users_old
 SELECT a.* FROM public.mv_refresh_group_users a
-JOIN {KEY_USERS} ON a.normalized_form = k.f AND a.descriptor_type = k.t AND a.user_id = k.u;
+WHERE (a.user_id, a.normalized_form, a.descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS});
 {temp_from("flavatix_users_new", "public.mv_refresh_group_users")}
 INSERT INTO pg_temp.flavatix_users_new
 SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)

@@ -990,9 +990,9 @@ CATALOGUE = """
 002	plain	any	extension	pg_trgm	in schema public
 002	plain	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition a399463e6556e1c1ee32f89673754036
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
-002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 33b97d3d9e34c02117bac91073edc87b
+002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 92a5bcd01ea0ba501df800c45cb48acf
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition 751acfd58fbad678d8130f702b48cad1
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 061cdd9f1b650b57a16311fc405560d8
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 305f56997c66b3cadd07115a24a1465c
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
@@ -1018,9 +1018,9 @@ CATALOGUE = """
 002	supabase	any	extension	pg_trgm	in schema extensions
 002	supabase	any	function	public.autocomplete_descriptors(text,uuid,text,text,integer)	definition 3cc5cccefe93e5e2134ed5a6426cebe3
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
-002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 1fb8af07c0d95f142b35973f3eba9f5e
+002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition dc2afad7cddab1061eea5bcdd5e5aff9
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 204ecbede3e8cd39e4aaa3f59e1186b9
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition f5878aee84ff2da328a38e943a1b8970
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 89c8b2a9b472451acd158c843c619fa6
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
@@ -1200,7 +1200,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition c73656e9a9890ff6bb88627d269c8a63
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition 99e2cf1d62193b015d437977e6c16385
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
