@@ -903,7 +903,7 @@ v_stayed := coalesce(v_stayed, '{{}}');"""
 # Pairs change only when a form appears or disappears: the pairs of those
 # forms are deleted, and those of the forms that appeared are looked up, each
 # against every form (the lookup finds both sides; DISTINCT keeps one copy of
-# a pair of two new forms).
+# a pair of two new forms: similarity is symmetric, so both lookups agree).
 PAIRS_INCREMENTAL = """
 SELECT pg_catalog.array_agg(f.f) INTO v_flipped
 FROM pg_catalog.unnest(p_forms) AS f (f)
@@ -915,7 +915,7 @@ IF v_flipped IS NOT NULL THEN
        OR form_b IN (SELECT pg_catalog.unnest(v_flipped));
     INSERT INTO public.mv_descriptor_search_pairs (form_a, form_b, similarity)
     SELECT DISTINCT LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form),
-           @trgm@.similarity(LEAST(n.f, g.normalized_form), GREATEST(n.f, g.normalized_form))
+           g.similarity
     FROM pg_catalog.unnest(v_flipped) AS n (f)
     CROSS JOIN LATERAL public.flavatix_forms_similar_to(n.f) g
     WHERE EXISTS (SELECT FROM public.mv_descriptor_search_forms x WHERE x.normalized_form = n.f);
