@@ -275,6 +275,7 @@ SQL_MANAGED: dict[str, frozenset[str]] = {
             "ux_mv_user_wheel_subcategories_key",
             # 003: the counts' keys, and the form index the refresh replaces groups by.
             *(f"{name}_key" for name in REFRESH_COUNTS),
+            "mv_refresh_group_users_newest",  # 003: a group's newest time, one probe
             "ix_mv_global_descriptor_stats_group",
             "ix_mv_category_descriptor_summary_group",
             "ix_mv_user_descriptor_summary_wheel",
