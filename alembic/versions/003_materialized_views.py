@@ -1326,7 +1326,8 @@ GROUP BY p.user_id, p.wheel_type;
 DROP TABLE IF EXISTS pg_temp.flavatix_wheel_uniques;
 CREATE TEMP TABLE flavatix_wheel_uniques ON COMMIT DROP AS
 SELECT k.user_id, k.wheel_type,
-       coalesce(p.unique_descriptors, 0) + coalesce(f.shift, 0) AS unique_descriptors
+       coalesce(p.unique_descriptors, 0) + coalesce(f.shift, 0) AS unique_descriptors,
+       p.unique_descriptors IS NOT NULL AND coalesce(f.shift, 0) <> 0 AS moved
 FROM (SELECT DISTINCT user_id, wheel_type FROM pg_temp.flavatix_wheel_keys) k
 LEFT JOIN LATERAL (SELECT w.unique_descriptors FROM public.{WHEEL_VIEW} w
                    WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type
@@ -1338,9 +1339,11 @@ WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type AND w.category = k.c
   AND w.subcategory = k.subcategory;
 INSERT INTO public.{WHEEL_VIEW}
 {WHEEL_KEYED_BODY.strip()};
+-- The other rows of a wheel whose count moved (those just written hold it;
+-- a wheel new to its user has no others).
 UPDATE public.{WHEEL_VIEW} w SET unique_descriptors = u.unique_descriptors
 FROM pg_temp.flavatix_wheel_uniques u
-WHERE w.user_id = u.user_id AND w.wheel_type = u.wheel_type
+WHERE u.moved AND w.user_id = u.user_id AND w.wheel_type = u.wheel_type
   AND w.unique_descriptors IS DISTINCT FROM u.unique_descriptors;"""
 
 SEARCH_TABLES = (
