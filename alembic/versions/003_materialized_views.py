@@ -146,16 +146,6 @@ VIEW_KEYS: dict[str, str] = {
     "mv_wheel_generation_stats": "(user_id)",
 }
 
-# The per-form summary has one user, form and type per group: the refresh
-# recomputes the changed (user, form, type) keys from the table, each by one
-# probe of the (user_id, normalized_form, descriptor_type) index, with the
-# query that builds the whole summary.
-CHANGED_KEYS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
-KEY_FILTER = (
-    "WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t\n"
-    f"    FROM {CHANGED_KEYS})\n"
-)
-
 
 def summary_body(name: str, where: str = "") -> str:
     """The query of one summary; with ``where``, only the groups it selects."""
@@ -958,6 +948,8 @@ MOVED_COLUMNS = (
 GROUP_USERS = "normalized_form, descriptor_type, user_id, category, subcategory, item_category"
 KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 USERS_KEY = (*CG_KEY, "user_id")
+# What the group users and the per-form summary read of a changed key's rows.
+KEY_ROW_COLUMNS = "id, " + CHANGE_COLUMNS
 
 # The summaries' changed groups, from the counts: the changes' own groups
 # first, then who wrote in them (recomputed from the table by (user, form,
@@ -965,6 +957,12 @@ USERS_KEY = (*CG_KEY, "user_id")
 # all users.
 INCREMENTAL_COUNTS = f"""
 {chr(10).join(counter_upkeep(name) for name in COUNTERS)}
+-- The changed keys' rows as they are now, read once for the group users here
+-- and for the per-form summary (INCREMENTAL_PER_USER).
+{temp_from("flavatix_key_rows", "public.flavor_descriptors", KEY_ROW_COLUMNS)}
+INSERT INTO pg_temp.flavatix_key_rows
+SELECT {KEY_ROW_COLUMNS} FROM public.flavor_descriptors
+WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS});
 {temp_from("flavatix_users_old", "public.mv_refresh_group_users", "*, ctid AS row_ctid")}
 INSERT INTO pg_temp.flavatix_users_old
 SELECT a.*, a.ctid FROM public.mv_refresh_group_users a
@@ -972,8 +970,7 @@ WHERE (a.user_id, a.normalized_form, a.descriptor_type) IN (SELECT k.u, k.f, k.t
 {temp_from("flavatix_users_new", "public.mv_refresh_group_users")}
 INSERT INTO pg_temp.flavatix_users_new
 SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
-FROM public.flavor_descriptors
-WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS})
+FROM pg_temp.flavatix_key_rows
 GROUP BY {GROUP_USERS};
 -- Statistics, so the two are matched by hashing, not row by row.
 ANALYZE pg_temp.flavatix_users_old ({GROUP_USERS});
@@ -1161,6 +1158,15 @@ TYPE_COUNT_SUMS = ",\n    ".join(
 # old and new rows kept; the generation stats brought up to date by adding
 # the changes (distinct forms from those rows, sources and categories from
 # their counters); the newest row read again only when a change removed it.
+# The per-form summary has one user, form and type per group: the refresh
+# recomputes the changed (user, form, type) keys from their rows (each key one
+# probe of the (user_id, normalized_form, descriptor_type) index), with the
+# query that builds the whole summary.
+KEY_ROWS_SUMMARY = (
+    summary_body("mv_user_descriptor_summary")
+    .replace("FROM public.flavor_descriptors", "FROM pg_temp.flavatix_key_rows")
+    .strip()
+)
 INCREMENTAL_PER_USER = f"""
 {temp_from("flavatix_summary_old", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
 WITH gone AS (
@@ -1171,7 +1177,7 @@ INSERT INTO pg_temp.flavatix_summary_old SELECT * FROM gone;
 {temp_from("flavatix_summary_new", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
 WITH made AS (
     INSERT INTO public.mv_user_descriptor_summary
-{textwrap.indent(summary_body("mv_user_descriptor_summary", KEY_FILTER).strip(), "    ")}
+{textwrap.indent(KEY_ROWS_SUMMARY, "    ")}
     RETURNING {SUMMARY_KEYS})
 INSERT INTO pg_temp.flavatix_summary_new SELECT * FROM made;
 {temp_from("flavatix_user_delta", "public.mv_wheel_generation_stats")}
