@@ -809,28 +809,39 @@ def counter_upkeep(name: str) -> str:
     group, values, condition = COUNTERS[name]
     keys = (*group, *values)
     step = f"flavatix_step_{name.removeprefix('mv_refresh_')}"
-    sql = f"""DROP TABLE IF EXISTS pg_temp.{step};
-CREATE TEMP TABLE {step} ON COMMIT DROP AS
-SELECT d.*, coalesce(c.occurrences, 0) AS before
-FROM (SELECT {columns(keys, "x")}, sum(x.sign)::bigint AS change
+    changes = f"""SELECT {columns(keys, "x")}, sum(x.sign)::bigint AS change
       FROM pg_temp.flavatix_delta x{where("x." + condition if condition else "")}
-      GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0) d
-LEFT JOIN public.{name} c ON {same("c", "d", keys)};
-INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
-SELECT {columns(keys)}, change FROM pg_temp.{step}
+      GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0"""
+    upsert = f"""INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
+SELECT {columns(keys)}, change FROM {{source}}
 ON CONFLICT ({key_expressions(keys)})
-DO UPDATE SET occurrences = c.occurrences + excluded.occurrences;
+DO UPDATE SET occurrences = c.occurrences + excluded.occurrences"""
+    if name not in SHIFTS:
+        # Only the values whose count reached 0 are looked up again, to go.
+        return f"""{temp_from(step, f"public.{name}", columns(keys))}
+WITH changes AS (
+    {changes}
+), written AS (
+{textwrap.indent(upsert.format(source="changes"), "    ")}
+    RETURNING {columns(keys, "c")}, c.occurrences)
+INSERT INTO pg_temp.{step} SELECT {columns(keys)} FROM written WHERE occurrences = 0;
 DELETE FROM public.{name} c USING pg_temp.{step} s
 WHERE {same("c", "s", keys)} AND c.occurrences = 0;"""
-    if name in SHIFTS:
-        sql += f"""
+    # Each changed value's count before, for the shift in distinct values.
+    return f"""DROP TABLE IF EXISTS pg_temp.{step};
+CREATE TEMP TABLE {step} ON COMMIT DROP AS
+SELECT d.*, coalesce(c.occurrences, 0) AS before
+FROM ({changes}) d
+LEFT JOIN public.{name} c ON {same("c", "d", keys)};
+{upsert.format(source=f"pg_temp.{step}")};
+DELETE FROM public.{name} c USING pg_temp.{step} s
+WHERE s.before + s.change = 0 AND {same("c", "s", keys)} AND c.occurrences = 0;
 DROP TABLE IF EXISTS pg_temp.{SHIFTS[name]};
 CREATE TEMP TABLE {SHIFTS[name]} ON COMMIT DROP AS
 SELECT {columns(group)},
        count(*) FILTER (WHERE before <= 0 AND before + change > 0)
        - count(*) FILTER (WHERE before > 0 AND before + change <= 0) AS shift
 FROM pg_temp.{step} GROUP BY {columns(group)};"""
-    return sql
 
 
 def median(source: str, count: str) -> str:
