@@ -83,7 +83,7 @@ SELECT user_id, descriptor_type, category, subcategory, normalized_form,
        max(created_at) AS last_used_at,
        bool_or(ai_extracted) AS any_ai_extracted
 FROM public.flavor_descriptors
-{where}GROUP BY user_id, descriptor_type, category, subcategory, normalized_form
+GROUP BY user_id, descriptor_type, category, subcategory, normalized_form
 """,
     "mv_global_descriptor_stats": """
 SELECT descriptor_type, category, subcategory, normalized_form,
@@ -98,7 +98,7 @@ SELECT descriptor_type, category, subcategory, normalized_form,
        count(DISTINCT item_category) AS category_breadth,
        max(created_at) AS last_used_at
 FROM public.flavor_descriptors
-{where}GROUP BY descriptor_type, category, subcategory, normalized_form
+GROUP BY descriptor_type, category, subcategory, normalized_form
 """,
     "mv_category_descriptor_summary": """
 SELECT item_category, descriptor_type, category, subcategory, normalized_form,
@@ -113,7 +113,7 @@ SELECT item_category, descriptor_type, category, subcategory, normalized_form,
        count(DISTINCT item_name) AS item_count,
        max(created_at) AS last_used_at
 FROM public.flavor_descriptors
-{where}GROUP BY item_category, descriptor_type, category, subcategory, normalized_form
+GROUP BY item_category, descriptor_type, category, subcategory, normalized_form
 """,
     "mv_wheel_generation_stats": """
 SELECT user_id,
@@ -131,7 +131,7 @@ SELECT user_id,
        count(*) FILTER (WHERE ai_extracted) AS ai_extracted_count,
        count(*) FILTER (WHERE NOT ai_extracted) AS keyword_count
 FROM public.flavor_descriptors
-{where}GROUP BY user_id
+GROUP BY user_id
 """,
 }
 
@@ -145,11 +145,6 @@ VIEW_KEYS: dict[str, str] = {
     ),
     "mv_wheel_generation_stats": "(user_id)",
 }
-
-
-def summary_body(name: str, where: str = "") -> str:
-    """The query of one summary; with ``where``, only the groups it selects."""
-    return VIEWS[name].replace("{where}", where)
 
 
 # What the API roles may read of other users' writing: groups at least this
@@ -711,7 +706,7 @@ REFRESH_LOCK_KEY = 3003003  # pg_advisory_xact_lock key: one refresh at a time
 # The per-user summary and the generation stats are built with the counts,
 # in the statement that takes the changes (see FULL_COUNTS).
 SUMMARY_TABLES: dict[str, str] = {
-    **{name: summary_body(name) for name in VIEWS},
+    **VIEWS,
     WHEEL_VIEW: WHEEL_VIEW_BODY.replace("{heavy_filter}", ""),
 }
 BUILT_WITH_COUNTS = ("mv_user_descriptor_summary", "mv_wheel_generation_stats")
@@ -771,7 +766,7 @@ FULL_BUILDS = {
     SELECT {columns(G_KEY)}, count(DISTINCT user_id), min(id::text)
     FROM public.flavor_descriptors GROUP BY {columns(G_KEY)}""",
     **{
-        name: f"INSERT INTO public.{name}\n{textwrap.indent(summary_body(name).strip(), '    ')}"
+        name: f"INSERT INTO public.{name}\n{textwrap.indent(VIEWS[name].strip(), '    ')}"
         for name in BUILT_WITH_COUNTS
     },
 }
@@ -1165,19 +1160,19 @@ TYPE_COUNT_SUMS = ",\n    ".join(
     f"{t}_count = w.{t}_count + excluded.{t}_count" for t in TYPE_COUNTS
 )
 
-# Per user: the per-form summary recomputed by changed (user, form, type), its
-# old and new rows kept; the generation stats brought up to date by adding
-# the changes (distinct forms from those rows, sources and categories from
-# their counters); the newest row read again only when a change removed it.
 # The per-form summary has one user, form and type per group: the refresh
 # recomputes the changed (user, form, type) keys from their rows (each key one
 # probe of the (user_id, normalized_form, descriptor_type) index), with the
 # query that builds the whole summary.
 KEY_ROWS_SUMMARY = (
-    summary_body("mv_user_descriptor_summary")
+    VIEWS["mv_user_descriptor_summary"]
     .replace("FROM public.flavor_descriptors", "FROM pg_temp.flavatix_key_rows")
     .strip()
 )
+# Per user: the per-form summary recomputed by changed (user, form, type), its
+# old and new rows kept; the generation stats brought up to date by adding
+# the changes (distinct forms from those rows, sources and categories from
+# their counters); the newest row read again only when a change removed it.
 INCREMENTAL_PER_USER = f"""
 {temp_from("flavatix_summary_old", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
 WITH gone AS (
