@@ -248,7 +248,8 @@ KEY_COLUMNS_DDL = {
 IN_PLACE_FILLFACTOR = 80
 
 # Empty tables with a unique key each (a NULL category is a key too), read
-# and written only by the refresh, which updates their counts in place.
+# and written only by the refresh (under its lock: it finds rows it read
+# again by ctid), which updates their counts in place.
 CREATE_COUNT_TABLES = "\n".join(
     f"""CREATE TABLE IF NOT EXISTS public.{name} (
 {KEY_COLUMNS_DDL[name]},
@@ -981,10 +982,11 @@ GROUP BY {GROUP_USERS};
 -- Statistics, so the two are matched by hashing, not row by row.
 ANALYZE pg_temp.flavatix_users_old ({GROUP_USERS});
 ANALYZE pg_temp.flavatix_users_new ({GROUP_USERS});
--- Written only where a (group, user) row differs: most changed keys move a
--- count, which is one page written in place (HOT) where a delete and an
--- insert wrote three. The old rows are found by where they were read (only
--- this refresh, under its lock, writes the table), with no index probe.
+-- Written only where a (group, user) row differs, as an update rather than
+-- a delete and an insert: in place (HOT) where the newest time holds, while
+-- a moved time also adds an entry to mv_refresh_group_users_newest. The old
+-- rows are found by where they were read (only this refresh, under its lock,
+-- writes the table), with no index probe.
 WITH updated AS (
     UPDATE public.mv_refresh_group_users a
     SET occurrences = n.occurrences, last_used_at = n.last_used_at, sample_id = n.sample_id
