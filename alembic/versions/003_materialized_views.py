@@ -679,9 +679,11 @@ SELECT t.user_id, t.wheel_type, t.category, t.subcategory, t.descriptor_count, t
        jsonb_path_query_array(t.top_descriptors, '$[0 to {WHEEL_FIRST_N - 1}]')
            AS first_descriptors,
        CASE WHEN t.form_count > {WHEEL_FIRST_N} THEN t.top_descriptors END AS top_descriptors,
-       t.unique_descriptors
+       w.unique_descriptors
 FROM (
-    SELECT r.user_id,
+    -- Grouped in the order the ranking left the rows in (no sort), and
+    -- joined to the wheel's count after.
+    SELECT r.user_id, r.wheel_type AS wheel_key,
            r.wheel_type COLLATE "default" AS wheel_type,
            r.category COLLATE "default" AS category,
            r.subcategory COLLATE "default" AS subcategory,
@@ -692,12 +694,11 @@ FROM (
                          'avgIntensity', CASE WHEN r.icount > 0
                                               THEN round(r.isum / r.icount, 2) END)
                      ORDER BY r.n DESC, r.label)
-               FILTER (WHERE r.rn <= {WHEEL_TOP_N}) AS top_descriptors,
-           min(w.unique_descriptors) AS unique_descriptors
+               FILTER (WHERE r.rn <= {WHEEL_TOP_N}) AS top_descriptors
     FROM ranked r
-    JOIN wheels w ON w.user_id = r.user_id AND w.wheel_type = r.wheel_type
     GROUP BY r.user_id, r.wheel_type, r.category, r.subcategory
 ) t
+JOIN wheels w ON w.user_id = t.user_id AND w.wheel_type = t.wheel_key
 """
 WHEEL_VIEW_KEY = "(user_id, wheel_type, category, subcategory)"
 REFRESH_LOCK_KEY = 3003003  # pg_advisory_xact_lock key: one refresh at a time
@@ -823,20 +824,27 @@ WITH changes AS (
 INSERT INTO pg_temp.{step} SELECT {columns(keys)} FROM written WHERE occurrences = 0;
 DELETE FROM public.{name} c USING pg_temp.{step} s
 WHERE {same("c", "s", keys)} AND c.occurrences = 0;"""
-    # Each changed value's count before, for the shift in distinct values.
-    return f"""DROP TABLE IF EXISTS pg_temp.{step};
-CREATE TEMP TABLE {step} ON COMMIT DROP AS
-SELECT d.*, coalesce(c.occurrences, 0) AS before
-FROM ({changes}) d
-LEFT JOIN public.{name} c ON {same("c", "d", keys)};
-{upsert.format(source=f"pg_temp.{step}")};
+    # A value's count before is its count after less the change: the upsert's
+    # result, matched to its change, keeps what the shift in distinct values
+    # needs (a value that came or went) without a lookup before the upsert.
+    kept = columns(keys) + ", occurrences AS before, occurrences"
+    return f"""{temp_from(step, f"public.{name}", kept)}
+WITH changes AS MATERIALIZED (
+    {changes}
+), written AS (
+{textwrap.indent(upsert.format(source="changes"), "    ")}
+    RETURNING {columns(keys, "c")}, c.occurrences)
+INSERT INTO pg_temp.{step}
+SELECT {columns(keys, "w")}, w.occurrences - d.change, w.occurrences
+FROM written w JOIN changes d ON {same("w", "d", keys)}
+WHERE w.occurrences <= 0 OR w.occurrences - d.change <= 0;
 DELETE FROM public.{name} c USING pg_temp.{step} s
-WHERE s.before + s.change = 0 AND {same("c", "s", keys)} AND c.occurrences = 0;
+WHERE s.occurrences = 0 AND {same("c", "s", keys)} AND c.occurrences = 0;
 DROP TABLE IF EXISTS pg_temp.{SHIFTS[name]};
 CREATE TEMP TABLE {SHIFTS[name]} ON COMMIT DROP AS
 SELECT {columns(group)},
-       count(*) FILTER (WHERE before <= 0 AND before + change > 0)
-       - count(*) FILTER (WHERE before > 0 AND before + change <= 0) AS shift
+       count(*) FILTER (WHERE before <= 0 AND occurrences > 0)
+       - count(*) FILTER (WHERE before > 0 AND occurrences <= 0) AS shift
 FROM pg_temp.{step} GROUP BY {columns(group)};"""
 
 
