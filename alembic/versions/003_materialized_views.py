@@ -806,9 +806,11 @@ def counter_upkeep(name: str) -> str:
     group, values, condition = COUNTERS[name]
     keys = (*group, *values)
     step = f"flavatix_step_{name.removeprefix('mv_refresh_')}"
+    # In key order, so the upsert walks the counter's key index in order.
     changes = f"""SELECT {columns(keys, "x")}, sum(x.sign)::bigint AS change
       FROM pg_temp.flavatix_delta x{where("x." + condition if condition else "")}
-      GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0"""
+      GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0
+      ORDER BY {columns(keys, "x")}"""
     upsert = f"""INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
 SELECT {columns(keys)}, change FROM {{source}}
 ON CONFLICT ({key_expressions(keys)})
