@@ -811,37 +811,34 @@ def counter_upkeep(name: str) -> str:
       FROM pg_temp.flavatix_delta x{where("x." + condition if condition else "")}
       GROUP BY {columns(keys, "x")} HAVING sum(x.sign) <> 0
       ORDER BY {columns(keys, "x")}"""
-    upsert = f"""INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
-SELECT {columns(keys)}, change FROM {{source}}
-ON CONFLICT ({key_expressions(keys)})
-DO UPDATE SET occurrences = c.occurrences + excluded.occurrences"""
-    if name not in SHIFTS:
-        # Only the values whose count reached 0 are looked up again, to go.
-        return f"""{temp_from(step, f"public.{name}", columns(keys))}
-WITH changes AS (
-    {changes}
-), written AS (
-{textwrap.indent(upsert.format(source="changes"), "    ")}
-    RETURNING {columns(keys, "c")}, c.occurrences)
-INSERT INTO pg_temp.{step} SELECT {columns(keys)} FROM written WHERE occurrences = 0;
-DELETE FROM public.{name} c USING pg_temp.{step} s
-WHERE {same("c", "s", keys)} AND c.occurrences = 0;"""
-    # A value's count before is its count after less the change: the upsert's
-    # result, matched to its change, keeps what the shift in distinct values
-    # needs (a value that came or went) without a lookup before the upsert.
-    kept = columns(keys) + ", occurrences AS before, occurrences"
-    return f"""{temp_from(step, f"public.{name}", kept)}
+    # Kept for the delete (the values the upsert left at 0) and, on a counter
+    # with a shift, for the shift in distinct values (a value that came or
+    # went). A value's count before is its count after less the change, the
+    # upsert's result matched to its change: nothing is looked up beforehand.
+    if name in SHIFTS:
+        kept_columns = columns(keys) + ", occurrences AS before, occurrences"
+        kept = f"""SELECT {columns(keys, "w")}, w.occurrences - d.change, w.occurrences
+FROM written w JOIN changes d ON {same("w", "d", keys)}
+WHERE w.occurrences <= 0 OR w.occurrences - d.change <= 0"""
+    else:
+        kept_columns = columns(keys) + ", occurrences"
+        kept = f"SELECT {columns(keys)}, occurrences FROM written WHERE occurrences = 0"
+    upkeep = f"""{temp_from(step, f"public.{name}", kept_columns)}
 WITH changes AS MATERIALIZED (
     {changes}
 ), written AS (
-{textwrap.indent(upsert.format(source="changes"), "    ")}
+    INSERT INTO public.{name} AS c ({columns(keys)}, occurrences)
+    SELECT {columns(keys)}, change FROM changes
+    ON CONFLICT ({key_expressions(keys)})
+    DO UPDATE SET occurrences = c.occurrences + excluded.occurrences
     RETURNING {columns(keys, "c")}, c.occurrences)
 INSERT INTO pg_temp.{step}
-SELECT {columns(keys, "w")}, w.occurrences - d.change, w.occurrences
-FROM written w JOIN changes d ON {same("w", "d", keys)}
-WHERE w.occurrences <= 0 OR w.occurrences - d.change <= 0;
+{kept};
 DELETE FROM public.{name} c USING pg_temp.{step} s
-WHERE s.occurrences = 0 AND {same("c", "s", keys)} AND c.occurrences = 0;
+WHERE s.occurrences = 0 AND {same("c", "s", keys)} AND c.occurrences = 0;"""
+    if name not in SHIFTS:
+        return upkeep
+    return f"""{upkeep}
 DROP TABLE IF EXISTS pg_temp.{SHIFTS[name]};
 CREATE TEMP TABLE {SHIFTS[name]} ON COMMIT DROP AS
 SELECT {columns(group)},
