@@ -777,7 +777,7 @@ def test_similarity_reads_every_band_a_match_can_be_in(head_db_url: str) -> None
         head_db_url, f"SELECT count(DISTINCT normalized_form) FROM ({in_bands}) b"
     ) == len(forms)
     words = ["cherry", "chery", "oak", "ch", "cherry vanilla", "dark cherry oak pie", forms[-1]]
-    assert_similar_as_naive(head_db_url, words, (1e-30, 0.1, 0.3, 0.45, 0.7, 1.0), (3, 1000))
+    assert_similar_as_naive(head_db_url, words, (1e-30, 0.1, 0.3, 0.45, 0.7, 1.0), (3, 20, 1000))
     # The pairs the refresh found (both forms of a new pair are looked up) are
     # every pair a comparison of all forms finds.
     pairs = "SELECT form_a, form_b, similarity FROM public.mv_descriptor_search_pairs ORDER BY 1, 2"

@@ -59,9 +59,10 @@ refreshes):
   matches alone fill the limit no similarity work is done.
 - mv_descriptor_search_forms: one row per normalized form with its total use
   and the row find_similar_descriptors shows for it; unfiltered similarity
-  searches walk down bands of similarity, most similar first, and stop once
-  the limit is reached (see FIND_SIMILAR), so the GIN index hands back few
-  candidates.
+  searches walk down steps of similarity, most similar first, and stop once
+  the limit is reached; within a step they read the forms of the trigram
+  counts nearest the query's first and skip those too far off to make the
+  answer (see FIND_SIMILAR), so the GIN index hands back few candidates.
 
 The weighted full-text vector is an expression GIN index over the IMMUTABLE
 descriptor_search_vector(): no column, so no table rewrite, no backfill and no
@@ -338,6 +339,39 @@ WHERE {band_predicate(low, high, "f.trigram_count")}
   AND f.trigram_count BETWEEN shortest AND longest
   AND f.normalized_form OPERATOR(@trgm@.%) {query}""")
     return "\nUNION ALL\n".join(branches)
+
+
+def band_high(high: int | None) -> int:
+    """A band's largest trigram count, the open-ended band's as the largest integer."""
+    return 2147483647 if high is None else high
+
+
+def most_similar(low: str, high: str) -> str:
+    """The most a form of low..high trigrams can be similar to a query of n."""
+    return (
+        f"CASE WHEN {high} < n THEN {high}::double precision / n "
+        f"WHEN {low} > n THEN n::double precision / {low} ELSE 1 END"
+    )
+
+
+# The bands' trigram-count bounds as PL/pgSQL integer[] literals.
+BAND_LOWS = "{" + ",".join(str(low) for low, _ in FORM_TRIGRAM_BANDS) + "}"
+BAND_HIGHS = "{" + ",".join(str(band_high(high)) for _, high in FORM_TRIGRAM_BANDS) + "}"
+
+
+def band_reads() -> str:
+    """find_similar_descriptors' reads of one band each: WHEN branches of `CASE b`."""
+    return "\n".join(
+        f"""WHEN {number} THEN
+    candidates := candidates || ARRAY(
+        SELECT f FROM public.mv_descriptor_search_forms f
+        WHERE {band_predicate(low, high, "f.trigram_count")}
+          AND f.trigram_count BETWEEN low AND high
+          AND f.normalized_form OPERATOR(@trgm@.%) q
+          AND (above IS NULL
+               OR @trgm@.similarity(f.normalized_form, q)::double precision < above));"""
+        for number, (low, high) in enumerate(FORM_TRIGRAM_BANDS, 1)
+    )
 
 
 BAND_INDEXES = {
@@ -1112,9 +1146,9 @@ RETURNS TABLE (id uuid, descriptor_text text, descriptor_type text, category tex
 LANGUAGE plpgsql SECURITY INVOKER
 SET search_path = ''
 SET pg_trgm.similarity_threshold = 0.3
--- One generic plan per session for the band query (an index scan per
--- band): planning it for each call took longer than running it. The filtered
--- paths set it back to auto.
+-- One generic plan per session for each band's read (an index scan):
+-- planning it for each call took longer than running it. The filtered paths
+-- set it back to auto.
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
@@ -1130,6 +1164,17 @@ DECLARE
     above double precision;
     got integer := 0;
     step_rows integer;
+    band_lows constant integer[] := '{band_lows}'::integer[];
+    band_highs constant integer[] := '{band_highs}'::integer[];
+    nearest_first integer[];
+    b integer;
+    low integer;
+    high integer;
+    need integer;
+    best double precision;
+    at_least double precision;
+    asked double precision;
+    candidates public.mv_descriptor_search_forms[];
 BEGIN
     PERFORM public.flavatix_check_descriptor_type(fn, p_descriptor_type);
     PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
@@ -1137,34 +1182,65 @@ BEGIN
     uid := public.flavatix_caller_user(p_user_id, fn);
 
     IF uid IS NULL AND p_descriptor_type IS NULL THEN
-        -- Bands of similarity, most similar first: each step returns the forms
+        -- Steps of similarity, most similar first: each step returns the forms
         -- with t <= similarity < the previous step's t, in the answer's order,
         -- so the steps together are exactly the answer, and it stops once lim
         -- rows are out. The GIN index hands back the forms sharing at least
         -- ceil(t * n) of the n query trigrams, so t sits just above (k-1)/n:
-        -- the loosest band that a k-trigram candidate set can hold. The first
-        -- band takes forms sharing half the query's trigrams: measured on ten
-        -- million rows, starting higher cost a misspelled word two scans. Each
-        -- step reads only the trigram-count bands its t can reach.
+        -- the loosest step that a k-trigram candidate set can hold. The first
+        -- step takes forms sharing half the query's trigrams: measured on ten
+        -- million rows, starting higher cost a misspelled word two scans.
         n := pg_catalog.cardinality(@trgm@.show_trgm(q));
+        -- A form of m trigrams is at most min(n, m) / max(n, m) similar to
+        -- the query: the trigram-count bands are read nearest first, and once
+        -- a step holds the rows it needs, a band that cannot beat the last of
+        -- them is not read, the ones after it neither (they can hold even
+        -- less), and the ones read are asked for at least that similarity.
+        -- Long forms that share a common prefix with the query are most of
+        -- what a step's index scans hand back and rarely what it returns.
+        SELECT pg_catalog.array_agg(i ORDER BY {band_cap} DESC, i)
+        INTO nearest_first
+        FROM pg_catalog.generate_subscripts(band_lows, 1) AS i;
         k := pg_catalog.ceil(0.5 * n)::integer;
         LOOP
             t := CASE WHEN k <= 1 THEN p_similarity_threshold
                       ELSE greatest(p_similarity_threshold, (k - 1)::double precision / n + 1e-6)
                  END;
-            PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold', t::text, true);
             -- The trigram counts a form this similar can have, a little wider
-            -- (similarities are reals); the bands' rechecks decide.
+            -- (similarities are reals); the rechecks decide.
             shortest := pg_catalog.floor(t * n)::integer;
             longest := pg_catalog.ceil(least(n / t, 1e9))::integer;
+            need := lim - got;
+            at_least := t;
+            candidates := '{}';
+            FOREACH b IN ARRAY nearest_first LOOP
+                low := greatest(band_lows[b], shortest);
+                high := least(band_highs[b], longest);
+                CONTINUE WHEN low > high;
+                best := {clipped_cap};
+                EXIT WHEN pg_catalog.cardinality(candidates) >= need AND best + 1e-6 < at_least;
+                IF at_least IS DISTINCT FROM asked THEN
+                    PERFORM pg_catalog.set_config('pg_trgm.similarity_threshold',
+                                                  at_least::text, true);
+                    asked := at_least;
+                END IF;
+                -- One statement per band, so each plan uses its band's index.
+                CASE b
+                    {band_reads}
+                END CASE;
+                IF pg_catalog.cardinality(candidates) >= need THEN
+                    at_least := greatest(t, (
+                        SELECT @trgm@.similarity(c.normalized_form, q)::double precision
+                        FROM unnest(candidates) AS c
+                        ORDER BY 1 DESC OFFSET need - 1 LIMIT 1));
+                END IF;
+            END LOOP;
             RETURN QUERY
-            SELECT f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,
-                   f.usage_count, @trgm@.similarity(f.normalized_form, q)::double precision
-            FROM ({forms_in_reach}) f
-            WHERE above IS NULL
-               OR @trgm@.similarity(f.normalized_form, q)::double precision < above
-            ORDER BY 7 DESC, 6 DESC, f.normalized_form
-            LIMIT lim - got;
+            SELECT c.sample_id, c.descriptor_text, c.descriptor_type, c.category, c.subcategory,
+                   c.usage_count, @trgm@.similarity(c.normalized_form, q)::double precision
+            FROM unnest(candidates) AS c
+            ORDER BY 7 DESC, 6 DESC, c.normalized_form
+            LIMIT need;
             GET DIAGNOSTICS step_rows = ROW_COUNT;
             got := got + step_rows;
             EXIT WHEN got >= lim OR t <= p_similarity_threshold;
@@ -1212,17 +1288,11 @@ END;
 $$;
 """.replace("{similar_everyone}", textwrap.indent(SIMILAR_EVERYONE, " " * 8).lstrip())
     .replace("{similar_mine}", textwrap.indent(SIMILAR_MINE, " " * 4).lstrip())
-    .replace(
-        "{forms_in_reach}",
-        textwrap.indent(
-            forms_in_reach(
-                "q",
-                "f.sample_id, f.descriptor_text, f.descriptor_type, f.category, f.subcategory,\n"
-                "       f.usage_count, f.normalized_form",
-            ),
-            " " * 18,
-        ).lstrip(),
-    )
+    .replace("{band_lows}", BAND_LOWS)
+    .replace("{band_highs}", BAND_HIGHS)
+    .replace("{band_cap}", most_similar("band_lows[i]", "band_highs[i]"))
+    .replace("{clipped_cap}", most_similar("low", "high"))
+    .replace("{band_reads}", textwrap.indent(band_reads(), " " * 20).lstrip())
 )
 
 # At or above PAIR_FLOOR, for a user listed in mv_descriptor_search_pair_users:
