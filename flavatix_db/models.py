@@ -200,7 +200,6 @@ class FlavorWheel(Base):
 REFRESH_COUNTS = (
     "mv_refresh_groups",
     "mv_refresh_group_texts",
-    "mv_refresh_group_intensities",
     "mv_refresh_group_items",
     "mv_refresh_group_users",
     "mv_refresh_global_groups",

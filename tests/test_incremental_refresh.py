@@ -273,6 +273,55 @@ def test_incremental_refresh_equals_full_rebuild(any_head: str, seed: int) -> No
     assert all(incremental[name] for name in SUMMARIES if name != "mv_descriptor_search_pairs")
 
 
+def test_intensities_outside_the_check_still_give_the_rebuilt_medians(any_head: str) -> None:
+    """The counts keep one column per intensity 1 to 5; without the check, a group's median
+    is read from its rows, and goes back to its counts once the odd values are gone."""
+    url = any_head
+    writer = Writer(13)
+    writer.seed(url)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    # From the parent first: partitions keep a copy of their own.
+    execute(
+        url,
+        """DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.conrelid::regclass AS t
+             FROM pg_constraint c JOIN pg_class k ON k.oid = c.conrelid
+             WHERE c.conname = 'flavor_descriptors_intensity_check'
+             ORDER BY k.relkind = 'p' DESC LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS '
+                       'flavor_descriptors_intensity_check', r.t);
+    END LOOP;
+END;
+$$""",
+    )
+    user = writer.users[0]
+    odd = [writer.row(user, "aroma", "toasted oak") for _ in range(3)]
+    odd = [(*r[:8], value, *r[9:]) for r, value in zip(odd, (0, 9, 9), strict=True)]
+    writer.insert(url, odd)
+    _same_as_full(url)
+    median = _rows(
+        url,
+        "SELECT median_intensity FROM public.mv_global_descriptor_stats "
+        "WHERE normalized_form = 'toasted oak' AND descriptor_type = 'aroma' "
+        "AND category IS NOT DISTINCT FROM %s AND subcategory IS NOT DISTINCT FROM %s",
+        (odd[0][6], odd[0][7]),
+    )
+    assert median and median[0][0] is not None
+    execute(url, "DELETE FROM public.flavor_descriptors WHERE intensity NOT BETWEEN 1 AND 5")
+    _same_as_full(url)
+    assert (
+        scalar(
+            url,
+            "SELECT count(*) FROM public.mv_refresh_groups WHERE intensity_1 + intensity_2 "
+            "+ intensity_3 + intensity_4 + intensity_5 <> intensity_count",
+        )
+        == 0
+    )
+
+
 def test_a_refresh_without_changes_changes_nothing(head_db_url: str) -> None:
     url = head_db_url
     writer = Writer(5)

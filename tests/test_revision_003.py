@@ -83,7 +83,6 @@ def test_catalog_after_upgrade(head_db_url: str) -> None:
         ("mv_descriptor_search_user_pairs",),
         ("mv_global_descriptor_stats",),
         ("mv_refresh_global_groups",),
-        ("mv_refresh_group_intensities",),
         ("mv_refresh_group_items",),
         ("mv_refresh_group_texts",),
         ("mv_refresh_group_users",),

@@ -17,8 +17,9 @@ updating shared counters keeps concurrent writers from waiting on each other.
 mv_refresh_status is a view over it and mv_refresh_log.
 
 refresh_descriptor_views() takes off the change rows it can see and adds
-them to counts it keeps (the mv_refresh_* tables: per group, its totals and
-how often each spelling, intensity, item name and user occurs in it), then
+them to counts it keeps (the mv_refresh_* tables: per group, its totals, how
+many of its rows have each intensity, and how often each spelling, item name
+and user occurs in it), then
 writes the changed groups of the aggregates over all users from those counts:
 a mode or median from a group's few counts, a distinct count moved by the
 values that reached or left zero, a newest time or smallest id read again
@@ -186,18 +187,26 @@ CHANGE_COLUMNS = ", ".join(TRACKED)
 # users up to date by adding what changed, instead of reading every row of a
 # changed group again (a popular form has rows from most users). Per
 # (form, type, category, subcategory, item category) group ("CG" below): its
-# totals, and how often each spelling, intensity, item name and user occurs in
-# it; per (form, type, category, subcategory) group ("G"): its users and
-# smallest row id; per user: how often each source and category occurs.
-# A count of distinct values changes when a value's count leaves or reaches 0;
-# a mode or median is read from the few counts of one group; a maximum or
-# minimum is read again only when a change removed the value it was.
+# totals and rows per intensity, and how often each spelling, item name and
+# user occurs in it; per (form, type, category, subcategory) group ("G"): its
+# users and smallest row id; per user: how often each source and category
+# occurs. A count of distinct values changes when a value's count leaves or
+# reaches 0; a mode is read from the few counts of one group, a median worked
+# out from its rows per intensity; a maximum or minimum is read again only
+# when a change removed the value it was.
 G_KEY = ("normalized_form", "descriptor_type", "category", "subcategory")
 CG_KEY = (*G_KEY, "item_category")
 NOT_NULL_KEYS = frozenset(
     {"normalized_form", "descriptor_type", "user_id", "descriptor_text", "intensity",
      "item_name", "source_type", "source_id"}
 )  # fmt: skip
+# The intensities flavor_descriptors' check allows (1 to 5, since revision
+# 000): a group counts each in a column of its own, so a median is worked out
+# from the group's row alone. A value outside them (the check dropped) is in
+# intensity_count and in none of these; such a group's median is read from
+# its rows instead (see median()).
+INTENSITIES = range(1, 6)
+INTENSITY_COUNTS = tuple(f"intensity_{i}" for i in INTENSITIES)
 COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     # name -> (unique key, columns)
     "mv_refresh_groups": (
@@ -205,10 +214,9 @@ COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
         "occurrences bigint NOT NULL, intensity_sum bigint NOT NULL, "
         "intensity_count bigint NOT NULL, confidence_sum numeric NOT NULL, "
         "confidence_count bigint NOT NULL, users bigint NOT NULL, items bigint NOT NULL, "
-        "last_used_at timestamptz",
+        "last_used_at timestamptz, " + ", ".join(f"{c} bigint NOT NULL" for c in INTENSITY_COUNTS),
     ),
     "mv_refresh_group_texts": ((*CG_KEY, "descriptor_text"), "occurrences bigint NOT NULL"),
-    "mv_refresh_group_intensities": ((*CG_KEY, "intensity"), "occurrences bigint NOT NULL"),
     "mv_refresh_group_items": ((*CG_KEY, "item_name"), "occurrences bigint NOT NULL"),
     "mv_refresh_group_users": (
         ("normalized_form", "descriptor_type", "user_id", *CG_KEY[2:]),
@@ -721,7 +729,6 @@ def columns(names: Sequence[str], alias: str = "") -> str:
 # Counts of values per group: name -> (group, values, filter on the rows).
 COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "mv_refresh_group_texts": (CG_KEY, ("descriptor_text",), ""),
-    "mv_refresh_group_intensities": (CG_KEY, ("intensity",), "intensity IS NOT NULL"),
     "mv_refresh_group_items": (CG_KEY, ("item_name",), "item_name IS NOT NULL"),
     "mv_refresh_user_sources": (("user_id",), ("source_type", "source_id"), ""),
     "mv_refresh_user_categories": (("user_id",), ("category",), "category IS NOT NULL"),
@@ -757,7 +764,8 @@ FULL_BUILDS = {
     "mv_refresh_groups": f"""INSERT INTO public.mv_refresh_groups
     SELECT {columns(CG_KEY)}, count(*), coalesce(sum(intensity), 0), count(intensity),
            coalesce(sum(confidence_score), 0), count(confidence_score), count(DISTINCT user_id),
-           count(DISTINCT item_name), max(created_at)
+           count(DISTINCT item_name), max(created_at),
+           {", ".join(f"count(*) FILTER (WHERE intensity = {i})" for i in INTENSITIES)}
     FROM public.flavor_descriptors GROUP BY {columns(CG_KEY)}""",
     "mv_refresh_group_users": """INSERT INTO public.mv_refresh_group_users
     SELECT normalized_form, descriptor_type, user_id, category, subcategory, item_category,
@@ -847,26 +855,49 @@ SELECT {columns(group)},
 FROM pg_temp.{step} GROUP BY {columns(group)};"""
 
 
-def median(source: str, count: str) -> str:
-    """percentile_cont(0.5) of the intensities counted in ``source``, computed as it does."""
-    return f"""(SELECT m.lo + (m.hi - m.lo) * p.frac
-     FROM (SELECT floor(0.5::float8 * ({count} - 1)) AS first_row,
-                  ceil(0.5::float8 * ({count} - 1)) AS second_row,
-                  0.5::float8 * ({count} - 1) - floor(0.5::float8 * ({count} - 1)) AS frac) p
-     CROSS JOIN LATERAL (
-         SELECT min(c.intensity) FILTER (WHERE c.cum > p.first_row)::float8 AS lo,
-                min(c.intensity) FILTER (WHERE c.cum > p.second_row)::float8 AS hi
-         FROM (SELECT i.intensity, sum(i.occurrences) OVER (ORDER BY i.intensity) AS cum
-               FROM {source}) c) m
-     WHERE {count} > 0)"""
+def median(group: str, keys: str, key: Sequence[str]) -> str:
+    """percentile_cont(0.5) of a group's intensities, worked out as it does from its counts.
+
+    ``group`` is the alias of the group's counts (a mv_refresh_groups row, or
+    sums over its item categories), ``keys`` that of its ``key`` columns. The
+    row at a 0-based position is the first intensity whose running count
+    passes it. A group with an intensity outside INTENSITIES has its median
+    read from its rows.
+    """
+    count = f"{group}.intensity_count"
+    half = f"0.5::float8 * ({count} - 1)"
+
+    def at(position: str) -> str:
+        running = [
+            " + ".join(f"{group}.{c}" for c in INTENSITY_COUNTS[: i + 1])
+            for i in range(len(INTENSITY_COUNTS) - 1)
+        ]
+        whens = "".join(
+            f"\n          WHEN {position} < {r} THEN {value}"
+            for r, value in zip(running, INTENSITIES, strict=False)
+        )
+        return f"CASE{whens}\n          ELSE {INTENSITIES[-1]} END::float8"
+
+    lo, hi = at(f"floor({half})"), at(f"ceil({half})")
+    return f"""CASE WHEN {count} = 0 THEN NULL
+     WHEN {" + ".join(f"{group}.{c}" for c in INTENSITY_COUNTS)} <> {count}
+     THEN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d.intensity)
+           FROM public.flavor_descriptors d WHERE {same("d", keys, key)})
+     ELSE {lo}
+          + ({hi} - {lo}) * ({half} - floor({half})) END"""
 
 
-GROUP_MEDIAN = median(
-    "public.mv_refresh_group_intensities i WHERE " + same("i", "g", CG_KEY), "g.intensity_count"
+GROUP_MEDIAN = textwrap.indent(median("g", "g", CG_KEY), " " * 7).strip()
+GLOBAL_MEDIAN = textwrap.indent(median("s", "k", G_KEY), " " * 7).strip()
+INTENSITY_SUMS = "".join(f", sum(g.{c}) AS {c}" for c in INTENSITY_COUNTS)
+# A change row's +1 or -1 in the count of its intensity.
+INTENSITY_CHANGES = ",\n                 ".join(
+    f"CASE WHEN intensity = {i} THEN sign ELSE 0 END AS {c}"
+    for i, c in zip(INTENSITIES, INTENSITY_COUNTS, strict=True)
 )
-GLOBAL_MEDIAN = median(
-    "public.mv_refresh_group_intensities i WHERE " + same("i", "k", G_KEY), "s.intensity_count"
-)
+INTENSITY_CHANGE_SUMS = "".join(f",\n           sum(x.{c}) AS {c}" for c in INTENSITY_COUNTS)
+NO_INTENSITIES = ", 0" * len(INTENSITY_COUNTS)
+INTENSITY_UPSERT = ",\n        ".join(f"{c} = g.{c} + excluded.{c}" for c in INTENSITY_COUNTS)
 # The group of a (group, user) row found in the old rows, the new ones or both.
 EITHER_SIDE = ", ".join(f"CASE WHEN o.user_id IS NULL THEN n.{c} ELSE o.{c} END" for c in CG_KEY)
 # The columns of each summary the refresh writes by difference, in table order.
@@ -1040,23 +1071,28 @@ WITH moved AS (
            CASE WHEN sum(x.confidence_sum) = 0 THEN 0 ELSE sum(x.confidence_sum) END
                AS confidence_sum,
            sum(x.confidence_count) AS confidence_count, sum(x.users) AS users,
-           sum(x.items) AS items
+           sum(x.items) AS items{INTENSITY_CHANGE_SUMS}
     FROM (SELECT {CG}, sign AS occurrences, coalesce(sign * intensity, 0) AS intensity_sum,
                  CASE WHEN intensity IS NOT NULL THEN sign ELSE 0 END AS intensity_count,
                  coalesce(sign * confidence_score, 0) AS confidence_sum,
                  CASE WHEN confidence_score IS NOT NULL THEN sign ELSE 0 END
                      AS confidence_count,
-                 0 AS users, 0 AS items
+                 0 AS users, 0 AS items,
+                 {INTENSITY_CHANGES}
           FROM pg_temp.flavatix_delta
-          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 1, 0 FROM pg_temp.flavatix_users_new
-          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, -1, 0 FROM pg_temp.flavatix_users_old
-          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 0, shift FROM pg_temp.flavatix_shift_items) x
+          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 1, 0{NO_INTENSITIES} FROM pg_temp.flavatix_users_new
+          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, -1, 0{NO_INTENSITIES}
+          FROM pg_temp.flavatix_users_old
+          UNION ALL SELECT {CG}, 0, 0, 0, 0, 0, 0, shift{NO_INTENSITIES}
+          FROM pg_temp.flavatix_shift_items) x
     GROUP BY {CG}
 ), written AS (
-    INSERT INTO public.mv_refresh_groups AS g ({CG}, {GROUP_SUMS}, users, items, last_used_at)
+    INSERT INTO public.mv_refresh_groups AS g
+        ({CG}, {GROUP_SUMS}, users, items, last_used_at, {columns(INTENSITY_COUNTS)})
     SELECT {columns(CG_KEY, "c")}, c.occurrences, c.intensity_sum, c.intensity_count,
            c.confidence_sum, c.confidence_count, c.users, c.items,
-           {kept_extreme("max", "last_used_at", "lost_at", "new_at", CG_KEY)}
+           {kept_extreme("max", "last_used_at", "lost_at", "new_at", CG_KEY)},
+           {columns(INTENSITY_COUNTS, "c")}
     FROM change c
     LEFT JOIN moved m ON {same("m", "c", CG_KEY)}
     LEFT JOIN public.mv_refresh_groups cur ON {same("cur", "c", CG_KEY)}
@@ -1070,7 +1106,8 @@ WITH moved AS (
         confidence_count = g.confidence_count + excluded.confidence_count,
         users = g.users + excluded.users,
         items = g.items + excluded.items,
-        last_used_at = excluded.last_used_at
+        last_used_at = excluded.last_used_at,
+        {INTENSITY_UPSERT}
     RETURNING {columns(CG_KEY, "g")}, g.occurrences, g.users, g.items)
 INSERT INTO pg_temp.flavatix_groups_emptied
 SELECT {CG} FROM written WHERE occurrences = 0 AND users = 0 AND items = 0;
@@ -1143,7 +1180,7 @@ CROSS JOIN LATERAL (
            sum(g.intensity_count) AS intensity_count, sum(g.confidence_sum) AS confidence_sum,
            sum(g.confidence_count) AS confidence_count,
            count(*) FILTER (WHERE g.item_category IS NOT NULL) AS breadth,
-           max(g.last_used_at) AS last_used_at
+           max(g.last_used_at) AS last_used_at{INTENSITY_SUMS}
     FROM public.mv_refresh_groups g
     WHERE {same("g", "k", G_KEY)} AND g.occurrences > 0) s
 JOIN public.mv_refresh_global_groups gg ON {same("gg", "k", G_KEY)}

@@ -1099,13 +1099,6 @@ CATALOGUE = """
 003	any	any	column	public.mv_refresh_global_groups.sample_id	text
 003	any	any	column	public.mv_refresh_global_groups.subcategory	text
 003	any	any	column	public.mv_refresh_global_groups.users	bigint not null
-003	any	any	column	public.mv_refresh_group_intensities.category	text
-003	any	any	column	public.mv_refresh_group_intensities.descriptor_type	text not null
-003	any	any	column	public.mv_refresh_group_intensities.intensity	integer not null
-003	any	any	column	public.mv_refresh_group_intensities.item_category	text
-003	any	any	column	public.mv_refresh_group_intensities.normalized_form	text not null
-003	any	any	column	public.mv_refresh_group_intensities.occurrences	bigint not null
-003	any	any	column	public.mv_refresh_group_intensities.subcategory	text
 003	any	any	column	public.mv_refresh_group_items.category	text
 003	any	any	column	public.mv_refresh_group_items.descriptor_type	text not null
 003	any	any	column	public.mv_refresh_group_items.item_category	text
@@ -1133,6 +1126,11 @@ CATALOGUE = """
 003	any	any	column	public.mv_refresh_groups.confidence_count	bigint not null
 003	any	any	column	public.mv_refresh_groups.confidence_sum	numeric not null
 003	any	any	column	public.mv_refresh_groups.descriptor_type	text not null
+003	any	any	column	public.mv_refresh_groups.intensity_1	bigint not null
+003	any	any	column	public.mv_refresh_groups.intensity_2	bigint not null
+003	any	any	column	public.mv_refresh_groups.intensity_3	bigint not null
+003	any	any	column	public.mv_refresh_groups.intensity_4	bigint not null
+003	any	any	column	public.mv_refresh_groups.intensity_5	bigint not null
 003	any	any	column	public.mv_refresh_groups.intensity_count	bigint not null
 003	any	any	column	public.mv_refresh_groups.intensity_sum	bigint not null
 003	any	any	column	public.mv_refresh_groups.item_category	text
@@ -1200,7 +1198,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition 7d84d8ef35b933bc44e09f85a9e3fc06
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition 8cf3d04fade9a736669f019bb5a55643
 003	any	any	function	public.should_refresh_views(integer)	definition 91b67b85633161b621362fe84b2c1136
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
@@ -1216,8 +1214,6 @@ CATALOGUE = """
 003	any	any	grant	relation public.mv_refresh_changes to authenticated	none
 003	any	any	grant	relation public.mv_refresh_global_groups to anon	none
 003	any	any	grant	relation public.mv_refresh_global_groups to authenticated	none
-003	any	any	grant	relation public.mv_refresh_group_intensities to anon	none
-003	any	any	grant	relation public.mv_refresh_group_intensities to authenticated	none
 003	any	any	grant	relation public.mv_refresh_group_items to anon	none
 003	any	any	grant	relation public.mv_refresh_group_items to authenticated	none
 003	any	any	grant	relation public.mv_refresh_group_texts to anon	none
@@ -1237,7 +1233,6 @@ CATALOGUE = """
 003	any	any	index	public.ix_mv_user_descriptor_summary_wheel	valid, definition 50e714f88d4c3e80b9d64fd420c716ce
 003	any	any	index	public.mv_refresh_changes_pkey	valid, definition 413442033d992c3198188b3ec68de6c4
 003	any	any	index	public.mv_refresh_global_groups_key	valid, definition 00e3174111cfd1692ab51be2529b451f
-003	any	any	index	public.mv_refresh_group_intensities_key	valid, definition 114f9faadaaca4a5179586b5d42a99e0
 003	any	any	index	public.mv_refresh_group_items_key	valid, definition fb48f6244a07a164f8806539950d539c
 003	any	any	index	public.mv_refresh_group_texts_key	valid, definition 0047f5a239c497681382afba4bdefe2f
 003	any	any	index	public.mv_refresh_group_users_key	valid, definition 018bcbebbc29db8fcb9de27b142b0039
@@ -1255,7 +1250,6 @@ CATALOGUE = """
 003	any	any	table	public.mv_global_descriptor_stats	table, row level security
 003	any	any	table	public.mv_refresh_changes	table, row level security
 003	any	any	table	public.mv_refresh_global_groups	table, row level security
-003	any	any	table	public.mv_refresh_group_intensities	table, row level security
 003	any	any	table	public.mv_refresh_group_items	table, row level security
 003	any	any	table	public.mv_refresh_group_texts	table, row level security
 003	any	any	table	public.mv_refresh_group_users	table, row level security
