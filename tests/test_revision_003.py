@@ -121,6 +121,21 @@ def test_tables_updated_in_place_leave_room_on_each_page(head_db_url: str) -> No
     assert rows == expected
 
 
+def test_full_rebuild_writes_the_counts_in_key_order(refreshed: str) -> None:
+    # A group's rows then share a page or two (read from disk at ten million
+    # rows), where hash order would put each on a page of its own.
+    execute(refreshed, "SELECT public.refresh_descriptor_views(true)")
+    for name in COUNTS:
+        indexdef = scalar(refreshed, "SELECT pg_get_indexdef(%s::regclass)", (f"{name}_key",))
+        key = indexdef.split("USING btree (", 1)[1].rsplit(")", 1)[0]
+        [(in_order, rows)] = query(
+            refreshed,
+            f"SELECT array_agg(ctid ORDER BY {key}) = array_agg(ctid ORDER BY ctid), count(*) "
+            f"FROM public.{name}",
+        )
+        assert in_order and rows > 1, name
+
+
 def test_views_keep_null_categories_as_rows(refreshed: str) -> None:
     rows = query(
         refreshed,
