@@ -322,6 +322,29 @@ $$""",
     )
 
 
+def test_what_a_crash_empties_is_rebuilt_by_the_next_refresh(any_head: str) -> None:
+    """The change rows and the counts are unlogged: a crash resets them to empty while the
+    table keeps every committed row, and the next refresh rebuilds everything from it."""
+    url = any_head
+    unlogged = _rows(
+        url,
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+        "AND relkind = 'r' AND relpersistence = 'u' ORDER BY 1",
+    )
+    assert [name for (name,) in unlogged] == sorted([*COUNTS, "mv_refresh_changes"])
+    writer = Writer(17)
+    writer.seed(url)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    writer.change(url)  # written before the crash: their change rows go with it
+    execute(url, "TRUNCATE " + ", ".join(f"public.{n}" for n in (*COUNTS, "mv_refresh_changes")))
+    assert scalar(url, "SELECT public.should_refresh_views(1000000)") is True
+    incremental, full = incremental_and_full(url)
+    for name in (*SUMMARIES, *COUNTS):
+        assert incremental[name] == full[name], name
+    assert incremental["mv_refresh_groups"]
+    assert scalar(url, "SELECT public.should_refresh_views(1)") is False
+
+
 def test_a_refresh_without_changes_changes_nothing(head_db_url: str) -> None:
     url = head_db_url
     writer = Writer(5)

@@ -14,7 +14,9 @@ Change tracking: row triggers append to mv_refresh_changes every row version
 a write removed or added (the columns the summaries read), so an update is
 its old version taken away and its new one added. Appending instead of
 updating shared counters keeps concurrent writers from waiting on each other.
-mv_refresh_status is a view over it and mv_refresh_log.
+mv_refresh_status is a view over it and mv_refresh_log. The change rows and
+the counts below are unlogged: a crash empties them, and the next refresh
+then rebuilds everything (see COUNTS_LOST).
 
 refresh_descriptor_views() takes off the change rows it can see and adds
 them to counts it keeps (the mv_refresh_* tables: per group, its totals, how
@@ -152,6 +154,20 @@ VIEW_KEYS: dict[str, str] = {
 # many users wrote (the same number as revision 002's shared vocabulary).
 SHARED_MIN_USERS = 3
 
+# The change rows and the refresh's counts are unlogged. They are derived from
+# flavor_descriptors, and their WAL cost more than rebuilding them does after
+# the rare event that empties them: a record for each change row a write
+# appends, and a full page image of each page a refresh first touches after a
+# checkpoint (half the WAL of a refresh at ten million rows). A crash, a
+# promoted standby or a restored base backup leaves unlogged tables empty, so
+# empty counts over a table with rows mean they were lost: the next refresh
+# rebuilds everything from flavor_descriptors, as refresh_descriptor_views(true)
+# does. The summaries themselves are logged: the API reads them.
+COUNTS_LOST = (
+    "(NOT EXISTS (SELECT FROM public.mv_refresh_groups) "
+    "AND EXISTS (SELECT FROM public.flavor_descriptors))"
+)
+
 
 # The columns of flavor_descriptors a change row copies (what the summaries
 # read), with their types in mv_refresh_changes. All may be NULL there: a
@@ -257,9 +273,10 @@ IN_PLACE_FILLFACTOR = 80
 
 # Empty tables with a unique key each (a NULL category is a key too), read
 # and written only by the refresh (under its lock: it finds rows it read
-# again by ctid), which updates their counts in place.
+# again by ctid), which updates their counts in place. Unlogged, like
+# mv_refresh_changes: see COUNTS_LOST.
 CREATE_COUNT_TABLES = "\n".join(
-    f"""CREATE TABLE IF NOT EXISTS public.{name} (
+    f"""CREATE UNLOGGED TABLE IF NOT EXISTS public.{name} (
 {KEY_COLUMNS_DDL[name]},
     {extra}
 ) WITH (fillfactor = {IN_PLACE_FILLFACTOR});
@@ -344,8 +361,9 @@ CREATE TABLE IF NOT EXISTS public.mv_refresh_log (
 -- insert adds one, a delete one, an update two (changed_rows counts the rows
 -- written: 1 on the added or deleted version, 0 on an update's old one).
 -- Appending (never updating a shared counter row) keeps concurrent writers
--- from queueing behind each other's row locks until commit.
-CREATE TABLE IF NOT EXISTS public.mv_refresh_changes (
+-- from queueing behind each other's row locks until commit. Unlogged, with
+-- the refresh's counts: a write does not log its change row (see COUNTS_LOST).
+CREATE UNLOGGED TABLE IF NOT EXISTS public.mv_refresh_changes (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     changed_rows bigint NOT NULL CHECK (changed_rows IN (0, 1)),
     sign bigint NOT NULL CHECK (sign IN (-1, 1)),
@@ -490,12 +508,13 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
     RETURN EXISTS (SELECT FROM public.mv_refresh_log WHERE last_refreshed_at IS NULL)
+        OR {COUNTS_LOST}
         OR (SELECT coalesce(sum(changed_rows), 0) FROM public.mv_refresh_changes)
            >= p_threshold;
 END;
 $$;
 
-"""
+""".replace("{COUNTS_LOST}", COUNTS_LOST)
 
 # Categories, totals and percentages from the subcategory rows ("subs": cat,
 # sub, n, descriptors) of either wheel path, so both build the JSON the same
@@ -1490,7 +1509,8 @@ BEGIN
         WHERE last_refreshed_at IS NULL AND view_name = ANY (ARRAY{list(SEARCH_TABLES)}));
     v_full := p_full OR EXISTS (
         SELECT FROM public.mv_refresh_log
-        WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}));
+        WHERE last_refreshed_at IS NULL AND view_name <> ALL (ARRAY{list(SEARCH_TABLES)}))
+        OR {COUNTS_LOST};
     IF v_full THEN
 {indented(FULL_COUNTS)}
         PERFORM public.flavatix_refresh_search(NULL, NULL, true, NULL, NULL, NULL, false);
