@@ -358,6 +358,36 @@ def test_a_refresh_without_changes_changes_nothing(head_db_url: str) -> None:
     assert before["mv_user_descriptor_summary"]
 
 
+def test_a_refresh_rewrites_only_the_summary_rows_that_changed(head_db_url: str) -> None:
+    # A changed (user, form, type) key is recomputed whole, but only its rows
+    # that differ are written, in place: its other categories stay where they
+    # were, and the changed row moves within its page (fillfactor leaves room).
+    url = head_db_url
+    writer = Writer(11)
+    user = writer.uuid()
+    oak = ("peaty", "aroma", "Woody", "Oak")
+    bare = ("peaty", "aroma", None, None)
+    rows = [writer.row(user) for _ in range(3)]
+    rows = [(*r[:4], *oak, *r[8:]) for r in rows[:2]] + [(*rows[2][:4], *bare, *rows[2][8:])]
+    writer.insert(url, rows)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    where = (
+        "FROM public.mv_user_descriptor_summary WHERE user_id = %s "
+        "AND normalized_form = 'peaty' AND descriptor_type = 'aroma'"
+    )
+    before = dict(_rows(url, f"SELECT category, ctid::text {where}", (user,)))
+    writer.insert(url, [(*(r := writer.row(user))[:4], *oak, *r[8:])])
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    after = dict(_rows(url, f"SELECT category, ctid::text {where}", (user,)))
+    counts = dict(_rows(url, f"SELECT category, occurrence_count {where}", (user,)))
+    assert counts == {"Woody": 3, None: 1}
+    assert after[None] == before[None]
+    assert after["Woody"] != before["Woody"]
+    page = "(%s::tid::text::point)[0]"
+    assert scalar(url, f"SELECT {page} = {page}", (after["Woody"], before["Woody"])) is True
+    _same_as_full(url)
+
+
 def test_full_rebuild_argument_is_checked(head_db_url: str) -> None:
     with pytest.raises(psycopg2.Error) as failure:
         execute(head_db_url, "SELECT public.refresh_descriptor_views(NULL)")

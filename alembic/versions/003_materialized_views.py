@@ -234,8 +234,11 @@ COUNT_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "mv_refresh_group_texts": ((*CG_KEY, "descriptor_text"), "occurrences bigint NOT NULL"),
     "mv_refresh_group_items": ((*CG_KEY, "item_name"), "occurrences bigint NOT NULL"),
+    # User first: a refresh reads and writes the rows of the changed (user,
+    # form, type) keys, a few per user, so a user's rows share pages (as a
+    # full rebuild writes them) and one index range.
     "mv_refresh_group_users": (
-        ("normalized_form", "descriptor_type", "user_id", *CG_KEY[2:]),
+        ("user_id", "normalized_form", "descriptor_type", *CG_KEY[2:]),
         "occurrences bigint NOT NULL, last_used_at timestamptz, sample_id text",
     ),
     "mv_refresh_global_groups": (G_KEY, "users bigint NOT NULL, sample_id text"),
@@ -790,6 +793,8 @@ def summary_in_key_order(name: str, body: str) -> str:
     return f"{body.rstrip()}\nORDER BY {', '.join(str(i) for i in range(1, width + 1))}"
 
 
+GROUP_USERS = columns(COUNT_TABLES["mv_refresh_group_users"][0])
+
 # A full rebuild takes the changes and builds every count (and the two
 # summaries whose later upkeep adds to what they hold) in one statement, so
 # all read the table under one snapshot: a write committed meanwhile is either
@@ -804,10 +809,9 @@ FULL_BUILDS = {
     FROM public.flavor_descriptors GROUP BY {columns(CG_KEY)}
     {in_key_order("mv_refresh_groups")}""",
     "mv_refresh_group_users": f"""INSERT INTO public.mv_refresh_group_users
-    SELECT normalized_form, descriptor_type, user_id, category, subcategory, item_category,
-           count(*), max(created_at), min(id::text)
+    SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
     FROM public.flavor_descriptors
-    GROUP BY normalized_form, descriptor_type, user_id, category, subcategory, item_category
+    GROUP BY {GROUP_USERS}
     {in_key_order("mv_refresh_group_users")}""",
     "mv_refresh_global_groups": f"""INSERT INTO public.mv_refresh_global_groups
     SELECT {columns(G_KEY)}, count(DISTINCT user_id), min(id::text)
@@ -1029,7 +1033,6 @@ MOVED_COLUMNS = (
     CG + ", last_used_at AS lost_at, sample_id AS lost_sample, "
     "last_used_at AS new_at, sample_id AS new_sample"
 )
-GROUP_USERS = "normalized_form, descriptor_type, user_id, category, subcategory, item_category"
 KEY_USERS = "unnest(v_key_users, v_key_forms, v_key_types) AS k (u, f, t)"
 USERS_KEY = (*CG_KEY, "user_id")
 # What the group users and the per-form summary read of a changed key's rows.
@@ -1044,13 +1047,19 @@ INCREMENTAL_COUNTS = f"""
 -- The changed keys' rows as they are now, read once for the group users here
 -- and for the per-form summary (INCREMENTAL_PER_USER).
 {temp_from("flavatix_key_rows", "public.flavor_descriptors", KEY_ROW_COLUMNS)}
+-- The keys are distinct and in (user, form, type) order, the order of both
+-- indexes probed here: each probe lands near the one before.
 INSERT INTO pg_temp.flavatix_key_rows
-SELECT {KEY_ROW_COLUMNS} FROM public.flavor_descriptors
-WHERE (user_id, normalized_form, descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS});
+SELECT {columns(KEY_ROW_COLUMNS.split(", "), "d")}
+FROM {KEY_USERS}
+JOIN public.flavor_descriptors d
+  ON d.user_id = k.u AND d.normalized_form = k.f AND d.descriptor_type = k.t;
 {temp_from("flavatix_users_old", "public.mv_refresh_group_users", "*, ctid AS row_ctid")}
 INSERT INTO pg_temp.flavatix_users_old
-SELECT a.*, a.ctid FROM public.mv_refresh_group_users a
-WHERE (a.user_id, a.normalized_form, a.descriptor_type) IN (SELECT k.u, k.f, k.t FROM {KEY_USERS});
+SELECT a.*, a.ctid
+FROM {KEY_USERS}
+JOIN public.mv_refresh_group_users a
+  ON a.user_id = k.u AND a.normalized_form = k.f AND a.descriptor_type = k.t;
 {temp_from("flavatix_users_new", "public.mv_refresh_group_users")}
 INSERT INTO pg_temp.flavatix_users_new
 SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
@@ -1254,23 +1263,51 @@ KEY_ROWS_SUMMARY = (
     .replace("FROM public.flavor_descriptors", "FROM pg_temp.flavatix_key_rows")
     .strip()
 )
+USER_SUMMARY_KEY = ("user_id", "descriptor_type", "category", "subcategory", "normalized_form")
+USER_SUMMARY_VALUES = (
+    "descriptor_text", "occurrence_count", "avg_intensity", "avg_confidence", "intensity_sum",
+    "intensity_count", "source_count", "item_count", "item_categories", "first_used_at",
+    "last_used_at", "any_ai_extracted",
+)  # fmt: skip
 # Per user: the per-form summary recomputed by changed (user, form, type), its
 # old and new rows kept; the generation stats brought up to date by adding
 # the changes (distinct forms from those rows, sources and categories from
 # their counters); the newest row read again only when a change removed it.
+# A summary row is written only where it differs, and as an update of the
+# columns no index holds (in place, HOT, where its page has room) rather than
+# a delete and an insert with an entry in each index; the old rows are found
+# by where they were read (only this refresh, under its lock, writes them).
 INCREMENTAL_PER_USER = f"""
-{temp_from("flavatix_summary_old", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
-WITH gone AS (
-    DELETE FROM public.mv_user_descriptor_summary s USING {KEY_USERS}
-    WHERE s.user_id = k.u AND s.normalized_form = k.f AND s.descriptor_type = k.t
-    RETURNING {columns(SUMMARY_KEYS.split(", "), "s")})
-INSERT INTO pg_temp.flavatix_summary_old SELECT * FROM gone;
-{temp_from("flavatix_summary_new", "public.mv_user_descriptor_summary", SUMMARY_KEYS)}
-WITH made AS (
-    INSERT INTO public.mv_user_descriptor_summary
-{textwrap.indent(KEY_ROWS_SUMMARY, "    ")}
-    RETURNING {SUMMARY_KEYS})
-INSERT INTO pg_temp.flavatix_summary_new SELECT * FROM made;
+{temp_from("flavatix_summary_old", "public.mv_user_descriptor_summary", "*, ctid AS row_ctid")}
+INSERT INTO pg_temp.flavatix_summary_old
+SELECT s.*, s.ctid
+FROM {KEY_USERS}
+JOIN public.mv_user_descriptor_summary s
+  ON s.user_id = k.u AND s.normalized_form = k.f AND s.descriptor_type = k.t;
+{temp_from("flavatix_summary_new", "public.mv_user_descriptor_summary")}
+INSERT INTO pg_temp.flavatix_summary_new
+{KEY_ROWS_SUMMARY};
+ANALYZE pg_temp.flavatix_summary_old (user_id, normalized_form, descriptor_type);
+ANALYZE pg_temp.flavatix_summary_new (user_id, normalized_form, descriptor_type);
+WITH updated AS (
+    UPDATE public.mv_user_descriptor_summary s
+    SET {", ".join(f"{c} = n.{c}" for c in USER_SUMMARY_VALUES)}
+    FROM pg_temp.flavatix_summary_old o
+    JOIN pg_temp.flavatix_summary_new n ON {same("o", "n", USER_SUMMARY_KEY)}
+    WHERE s.ctid = o.row_ctid
+      AND ({columns(USER_SUMMARY_VALUES, "o")})
+          IS DISTINCT FROM ({columns(USER_SUMMARY_VALUES, "n")})
+), deleted AS (
+    DELETE FROM public.mv_user_descriptor_summary s
+    USING pg_temp.flavatix_summary_old o
+    WHERE s.ctid = o.row_ctid
+      AND NOT EXISTS (SELECT FROM pg_temp.flavatix_summary_new n
+                      WHERE {same("n", "o", USER_SUMMARY_KEY)})
+)
+INSERT INTO public.mv_user_descriptor_summary
+SELECT n.* FROM pg_temp.flavatix_summary_new n
+WHERE NOT EXISTS (SELECT FROM pg_temp.flavatix_summary_old o
+                  WHERE {same("o", "n", USER_SUMMARY_KEY)});
 {temp_from("flavatix_user_delta", "public.mv_wheel_generation_stats")}
 INSERT INTO pg_temp.flavatix_user_delta
 SELECT d.user_id, d.total, coalesce(f.shift, 0), {", ".join(f"d.{t}" for t in TYPE_COUNTS)},
@@ -1374,11 +1411,11 @@ DROP TABLE IF EXISTS pg_temp.flavatix_wheel_keys;
 CREATE TEMP TABLE flavatix_wheel_keys ON COMMIT DROP AS
 SELECT DISTINCT x.user_id, w.wheel_type, coalesce(x.category, 'Uncategorized') AS category,
        coalesce(x.subcategory, 'General') AS subcategory
-FROM ((SELECT * FROM pg_temp.flavatix_summary_old
-       EXCEPT SELECT * FROM pg_temp.flavatix_summary_new)
+FROM ((SELECT {SUMMARY_KEYS} FROM pg_temp.flavatix_summary_old
+       EXCEPT SELECT {SUMMARY_KEYS} FROM pg_temp.flavatix_summary_new)
       UNION ALL
-      (SELECT * FROM pg_temp.flavatix_summary_new
-       EXCEPT SELECT * FROM pg_temp.flavatix_summary_old)) x
+      (SELECT {SUMMARY_KEYS} FROM pg_temp.flavatix_summary_new
+       EXCEPT SELECT {SUMMARY_KEYS} FROM pg_temp.flavatix_summary_old)) x
 {WHEEL_TYPES}
 WHERE x.user_id = ANY (v_keyed) AND x.descriptor_type IN ('aroma', 'flavor', 'metaphor')
   AND w.wheel_type IS NOT NULL;
@@ -1469,6 +1506,7 @@ def indented(sql: str) -> str:
     return textwrap.indent(sql.strip(), " " * 8)
 
 
+TEMP_STATISTICS_TARGET = 10
 # Changes are taken off mv_refresh_changes by the DELETE that reads them, in
 # the refresh's transaction: rows written meanwhile (not yet committed) stay
 # for the next refresh, and a failed refresh rolls the delete back. Writers
@@ -1497,6 +1535,7 @@ DECLARE
     v_keyed uuid[];
     v_full boolean;
     v_full_search boolean;
+    v_statistics_target constant text := pg_catalog.current_setting('default_statistics_target');
 BEGIN
     IF p_full IS NULL THEN
         RAISE EXCEPTION 'refresh_descriptor_views: p_full must not be NULL'
@@ -1518,6 +1557,12 @@ BEGIN
     ELSE
 {indented(TAKE_CHANGES)}
         IF v_changes > 0 THEN
+            -- The temporary tables below are analyzed for the sizes and
+            -- distinct keys their joins are planned by; a sample of
+            -- {TEMP_STATISTICS_TARGET * 300} rows tells those, in a quarter of the time of the
+            -- default. Until the end of the incremental steps only.
+            PERFORM pg_catalog.set_config('default_statistics_target',
+                                          '{TEMP_STATISTICS_TARGET}', true);
             -- Statistics of the keys the changes are grouped and joined by.
             ANALYZE pg_temp.flavatix_delta (user_id, {CG});
             WITH keys AS (SELECT DISTINCT user_id, normalized_form, descriptor_type
@@ -1534,6 +1579,7 @@ BEGIN
 {indented(INCREMENTAL_COUNTS)}
 {indented(INCREMENTAL_PER_USER)}
 {indented(INCREMENTAL_WHEEL)}
+            PERFORM pg_catalog.set_config('default_statistics_target', v_statistics_target, true);
         END IF;
         IF v_full_search OR v_changes > 0 THEN
             -- mv_descriptor_search itself is up to date (INCREMENTAL_COUNTS).
@@ -1842,9 +1888,11 @@ SECURE_SUMMARY_TABLES = "\n".join(
 )
 
 
-# Summaries the refresh updates in place (write_changes, the generation
-# stats' sums, the wheels' distinct counts): see IN_PLACE_FILLFACTOR.
+# Summaries the refresh updates in place (the per-form summary's changed rows,
+# write_changes, the generation stats' sums, the wheels' distinct counts): see
+# IN_PLACE_FILLFACTOR.
 UPDATED_IN_PLACE = {
+    "mv_user_descriptor_summary",
     "mv_global_descriptor_stats",
     "mv_category_descriptor_summary",
     "mv_wheel_generation_stats",

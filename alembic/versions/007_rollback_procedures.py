@@ -1198,7 +1198,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition fb5a939d440c9454b7e9f7dfe57d7e0e
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition 465b5164600d04adf5bf975ff16267a8
 003	any	any	function	public.should_refresh_views(integer)	definition 7106d933280d1b3d24c17e25a5eb3a3d
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
@@ -1235,7 +1235,7 @@ CATALOGUE = """
 003	any	any	index	public.mv_refresh_global_groups_key	valid, definition 00e3174111cfd1692ab51be2529b451f
 003	any	any	index	public.mv_refresh_group_items_key	valid, definition fb48f6244a07a164f8806539950d539c
 003	any	any	index	public.mv_refresh_group_texts_key	valid, definition 0047f5a239c497681382afba4bdefe2f
-003	any	any	index	public.mv_refresh_group_users_key	valid, definition 018bcbebbc29db8fcb9de27b142b0039
+003	any	any	index	public.mv_refresh_group_users_key	valid, definition 02502e32a2207cab23d9d10dafe2ee00
 003	any	any	index	public.mv_refresh_group_users_newest	valid, definition 93d97464efd882f705b2a45fcd464a6f
 003	any	any	index	public.mv_refresh_groups_key	valid, definition ce37b07ba974ab117f4b7af8c1cbab9f
 003	any	any	index	public.mv_refresh_log_pkey	valid, definition c94d1c8fd0af31adb1df08e2f10abcaf
