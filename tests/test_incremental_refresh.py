@@ -38,6 +38,18 @@ INSERT = (
 )
 
 
+# Wheel rows whose count of distinct forms is misplaced: missing on the
+# wheel's first row (by category, subcategory), or present on another.
+WHEEL_COUNT_ELSEWHERE = """
+SELECT count(*) FROM (
+    SELECT unique_descriptors IS NOT NULL AS has,
+           row_number() OVER (PARTITION BY user_id, wheel_type
+                              ORDER BY category, subcategory) = 1 AS first
+    FROM public.mv_user_wheel_subcategories) w
+WHERE w.has <> w.first
+"""
+
+
 class Writer:
     """Seeded random rows and changes over a small pool of users."""
 
@@ -247,6 +259,8 @@ def test_incremental_refresh_equals_full_rebuild(any_head: str, seed: int) -> No
         for name in (*SUMMARIES, *COUNTS):
             assert incremental[name] == full[name], (name, writer.round)
         assert scalar(url, "SELECT count(*) FROM public.mv_refresh_changes") == 0
+        # Each wheel's count of distinct forms is on its first row, and only there.
+        assert scalar(url, WHEEL_COUNT_ELSEWHERE) == 0
         for user in heavy_seen:
             heavy_seen[user].add(
                 bool(

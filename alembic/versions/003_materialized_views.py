@@ -709,7 +709,10 @@ SELECT t.user_id, t.wheel_type, t.category, t.subcategory, t.descriptor_count, t
        jsonb_path_query_array(t.top_descriptors, '$[0 to {WHEEL_FIRST_N - 1}]')
            AS first_descriptors,
        CASE WHEN t.form_count > {WHEEL_FIRST_N} THEN t.top_descriptors END AS top_descriptors,
-       w.unique_descriptors
+       -- On the wheel's first row only (see WHEEL_VIEW_KEY).
+       CASE WHEN row_number() OVER (PARTITION BY t.user_id, t.wheel_type
+                                    ORDER BY t.category, t.subcategory) = 1
+            THEN w.unique_descriptors END AS unique_descriptors
 FROM (
     -- Grouped in the order the ranking left the rows in (no sort), and
     -- joined to the wheel's count after.
@@ -731,6 +734,9 @@ FROM (
 JOIN wheels w ON w.user_id = t.user_id AND w.wheel_type = t.wheel_key
 """
 WHEEL_VIEW_KEY = "(user_id, wheel_type, category, subcategory)"
+# A wheel's count of distinct forms is on its first row by (category,
+# subcategory), NULL on the others (flavatix_wheel_json() reads the largest):
+# a refresh that changes the count rewrites one row of the wheel, not all.
 REFRESH_LOCK_KEY = 3003003  # pg_advisory_xact_lock key: one refresh at a time
 
 # The summaries refresh_descriptor_views() rebuilds whole from the table on a
@@ -1382,7 +1388,8 @@ WHEEL_KEYED_BODY = (
     GROUP BY 1, 2, 3, 4, 5
 """
     + _ranked[:_wheels_start]
-    + "), wheels AS (\n    SELECT u.user_id, u.wheel_type, u.unique_descriptors"
+    # The rows written carry no count: it is put on each wheel's first row after.
+    + "), wheels AS (\n    SELECT u.user_id, u.wheel_type, NULL::bigint AS unique_descriptors"
     "\n    FROM pg_temp.flavatix_wheel_uniques u\n" + _ranked[_wheels_end:]
 )
 
@@ -1455,17 +1462,17 @@ WHERE p.had <> p.has
                         WHERE k.user_id = p.user_id AND k.normalized_form = p.normalized_form
                           AND k.descriptor_type = a.descriptor_type)))
 GROUP BY p.user_id, p.wheel_type;
--- A wheel's distinct forms: what it had (every row of a wheel holds it),
--- plus those it gained, less those it lost.
+-- A wheel's distinct forms: what it had (on its first row), plus those it
+-- gained, less those it lost.
 DROP TABLE IF EXISTS pg_temp.flavatix_wheel_uniques;
 CREATE TEMP TABLE flavatix_wheel_uniques ON COMMIT DROP AS
 SELECT k.user_id, k.wheel_type,
        coalesce(p.unique_descriptors, 0) + coalesce(f.shift, 0) AS unique_descriptors,
-       p.unique_descriptors IS NOT NULL AND coalesce(f.shift, 0) <> 0 AS moved
+       p.row_ctid AS old_first
 FROM (SELECT DISTINCT user_id, wheel_type FROM pg_temp.flavatix_wheel_keys) k
-LEFT JOIN LATERAL (SELECT w.unique_descriptors FROM public.{WHEEL_VIEW} w
+LEFT JOIN LATERAL (SELECT w.unique_descriptors, w.ctid AS row_ctid FROM public.{WHEEL_VIEW} w
                    WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type
-                   LIMIT 1) p ON true
+                   ORDER BY w.category, w.subcategory LIMIT 1) p ON true
 LEFT JOIN pg_temp.flavatix_shift_wheel_forms f
        ON f.user_id = k.user_id AND f.wheel_type = k.wheel_type;
 DELETE FROM public.{WHEEL_VIEW} w USING pg_temp.flavatix_wheel_keys k
@@ -1473,12 +1480,23 @@ WHERE w.user_id = k.user_id AND w.wheel_type = k.wheel_type AND w.category = k.c
   AND w.subcategory = k.subcategory;
 INSERT INTO public.{WHEEL_VIEW}
 {WHEEL_KEYED_BODY.strip()};
--- The other rows of a wheel whose count moved (those just written hold it;
--- a wheel new to its user has no others).
-UPDATE public.{WHEEL_VIEW} w SET unique_descriptors = u.unique_descriptors
-FROM pg_temp.flavatix_wheel_uniques u
-WHERE u.moved AND w.user_id = u.user_id AND w.wheel_type = u.wheel_type
-  AND w.unique_descriptors IS DISTINCT FROM u.unique_descriptors;"""
+-- Each changed wheel's count on its first row, now, and off the row that
+-- was first before, if that is another one still there (a row this refresh
+-- deleted is not seen; its place is not reused before commit).
+WITH firsts AS MATERIALIZED (
+    SELECT u.unique_descriptors, u.old_first, r.first_row
+    FROM pg_temp.flavatix_wheel_uniques u
+    CROSS JOIN LATERAL (SELECT x.ctid AS first_row FROM public.{WHEEL_VIEW} x
+                        WHERE x.user_id = u.user_id AND x.wheel_type = u.wheel_type
+                        ORDER BY x.category, x.subcategory LIMIT 1) r
+), counts AS (
+    SELECT f.first_row AS row_ctid, f.unique_descriptors FROM firsts f
+    UNION ALL
+    SELECT f.old_first, NULL FROM firsts f WHERE f.old_first <> f.first_row
+)
+UPDATE public.{WHEEL_VIEW} w SET unique_descriptors = c.unique_descriptors
+FROM counts c
+WHERE w.ctid = c.row_ctid AND w.unique_descriptors IS DISTINCT FROM c.unique_descriptors;"""
 
 SEARCH_TABLES = (
     "mv_descriptor_search",
@@ -1606,8 +1624,8 @@ REVOKE ALL ON public.{WHEEL_VIEW} FROM PUBLIC;
 
 COMMENT ON TABLE public.{WHEEL_VIEW} IS
     'Per user, wheel type and subcategory: count, top {WHEEL_TOP_N} descriptors as wheel JSON, '
-    'distinct forms of the wheel; read by flavatix_wheel_json(). Kept up to date by '
-    'refresh_descriptor_views().';
+    'distinct forms of the wheel (on its first row); read by flavatix_wheel_json(). Kept up '
+    'to date by refresh_descriptor_views().';
 
 DO $$
 DECLARE
