@@ -1019,6 +1019,36 @@ WRITE_SEARCH = write_changes(
 )
 
 
+def rewrite_read_rows(
+    table: str, old: str, new: str, key: Sequence[str], values: Sequence[str]
+) -> str:
+    """Make ``table``'s rows read into ``old`` (with their ctid) those of ``new``, by difference.
+
+    A row that differs is updated rather than deleted and inserted: in place
+    (HOT) where its page has room and no indexed column changed. Only this
+    refresh, under its lock, writes ``table``, so a row read is found again by
+    where it was, with no index probe. One statement: all three parts see the
+    table as it was.
+    """
+    return f"""WITH updated AS (
+    UPDATE public.{table} x
+    SET {", ".join(f"{c} = n.{c}" for c in values)}
+    FROM {old} o
+    JOIN {new} n ON {same("o", "n", key)}
+    WHERE x.ctid = o.row_ctid
+      AND ({columns(values, "o")})
+          IS DISTINCT FROM ({columns(values, "n")})
+), deleted AS (
+    DELETE FROM public.{table} x
+    USING {old} o
+    WHERE x.ctid = o.row_ctid
+      AND NOT EXISTS (SELECT FROM {new} n WHERE {same("n", "o", key)})
+)
+INSERT INTO public.{table}
+SELECT n.* FROM {new} n
+WHERE NOT EXISTS (SELECT FROM {old} o WHERE {same("o", "n", key)});"""
+
+
 def kept_extreme(agg: str, column: str, lost: str, new: str, key: Sequence[str]) -> str:
     """A group's max or min of ``column`` over its (group, user) rows, by difference.
 
@@ -1044,6 +1074,29 @@ USERS_KEY = (*CG_KEY, "user_id")
 # What the group users and the per-form summary read of a changed key's rows.
 KEY_ROW_COLUMNS = "id, " + CHANGE_COLUMNS
 
+
+def read_key_rows(temp: str, table: str) -> str:
+    """``table``'s rows of the changed (user, form, type) keys, with where they are, into ``temp``.
+
+    The keys are distinct and in (user, form, type) order: an index that
+    leads with those finds each next to the one before.
+    """
+    return f"""{temp_from(temp, f"public.{table}", "*, ctid AS row_ctid")}
+INSERT INTO pg_temp.{temp}
+SELECT x.*, x.ctid
+FROM {KEY_USERS}
+JOIN public.{table} x
+  ON x.user_id = k.u AND x.normalized_form = k.f AND x.descriptor_type = k.t;"""
+
+
+WRITE_GROUP_USERS = rewrite_read_rows(
+    "mv_refresh_group_users",
+    "pg_temp.flavatix_users_old",
+    "pg_temp.flavatix_users_new",
+    USERS_KEY,
+    ("occurrences", "last_used_at", "sample_id"),
+)
+
 # The summaries' changed groups, from the counts: the changes' own groups
 # first, then who wrote in them (recomputed from the table by (user, form,
 # type), each one index probe), then the rows of the three aggregates over
@@ -1053,19 +1106,13 @@ INCREMENTAL_COUNTS = f"""
 -- The changed keys' rows as they are now, read once for the group users here
 -- and for the per-form summary (INCREMENTAL_PER_USER).
 {temp_from("flavatix_key_rows", "public.flavor_descriptors", KEY_ROW_COLUMNS)}
--- The keys are distinct and in (user, form, type) order, the order of both
--- indexes probed here: each probe lands near the one before.
+-- In key order, as read_key_rows reads (the table's index on the three).
 INSERT INTO pg_temp.flavatix_key_rows
 SELECT {columns(KEY_ROW_COLUMNS.split(", "), "d")}
 FROM {KEY_USERS}
 JOIN public.flavor_descriptors d
   ON d.user_id = k.u AND d.normalized_form = k.f AND d.descriptor_type = k.t;
-{temp_from("flavatix_users_old", "public.mv_refresh_group_users", "*, ctid AS row_ctid")}
-INSERT INTO pg_temp.flavatix_users_old
-SELECT a.*, a.ctid
-FROM {KEY_USERS}
-JOIN public.mv_refresh_group_users a
-  ON a.user_id = k.u AND a.normalized_form = k.f AND a.descriptor_type = k.t;
+{read_key_rows("flavatix_users_old", "mv_refresh_group_users")}
 {temp_from("flavatix_users_new", "public.mv_refresh_group_users")}
 INSERT INTO pg_temp.flavatix_users_new
 SELECT {GROUP_USERS}, count(*), max(created_at), min(id::text)
@@ -1074,29 +1121,10 @@ GROUP BY {GROUP_USERS};
 -- Statistics, so the two are matched by hashing, not row by row.
 ANALYZE pg_temp.flavatix_users_old ({GROUP_USERS});
 ANALYZE pg_temp.flavatix_users_new ({GROUP_USERS});
--- Written only where a (group, user) row differs, as an update rather than
--- a delete and an insert: in place (HOT) where the newest time holds, while
--- a moved time also adds an entry to mv_refresh_group_users_newest. The old
--- rows are found by where they were read (only this refresh, under its lock,
--- writes the table), with no index probe.
-WITH updated AS (
-    UPDATE public.mv_refresh_group_users a
-    SET occurrences = n.occurrences, last_used_at = n.last_used_at, sample_id = n.sample_id
-    FROM pg_temp.flavatix_users_old o
-    JOIN pg_temp.flavatix_users_new n ON {same("o", "n", USERS_KEY)}
-    WHERE a.ctid = o.row_ctid
-      AND (o.occurrences, o.last_used_at, o.sample_id)
-          IS DISTINCT FROM (n.occurrences, n.last_used_at, n.sample_id)
-), deleted AS (
-    DELETE FROM public.mv_refresh_group_users a
-    USING pg_temp.flavatix_users_old o
-    WHERE a.ctid = o.row_ctid
-      AND NOT EXISTS (SELECT FROM pg_temp.flavatix_users_new n
-                      WHERE {same("n", "o", USERS_KEY)})
-)
-INSERT INTO public.mv_refresh_group_users
-SELECT n.* FROM pg_temp.flavatix_users_new n
-WHERE NOT EXISTS (SELECT FROM pg_temp.flavatix_users_old o WHERE {same("o", "n", USERS_KEY)});
+-- Written only where a (group, user) row differs: in place where the newest
+-- time holds, while a moved time also adds an entry to
+-- mv_refresh_group_users_newest.
+{WRITE_GROUP_USERS}
 {temp_from("flavatix_users_moved", "pg_temp.flavatix_users_old", MOVED_COLUMNS)}
 -- Per (group, user): a newest time or smallest id that went away or moved
 -- (which may have been the group's own), and the new ones.
@@ -1275,45 +1303,28 @@ USER_SUMMARY_VALUES = (
     "intensity_count", "source_count", "item_count", "item_categories", "first_used_at",
     "last_used_at", "any_ai_extracted",
 )  # fmt: skip
+WRITE_USER_SUMMARY = rewrite_read_rows(
+    "mv_user_descriptor_summary",
+    "pg_temp.flavatix_summary_old",
+    "pg_temp.flavatix_summary_new",
+    USER_SUMMARY_KEY,
+    USER_SUMMARY_VALUES,
+)
 # Per user: the per-form summary recomputed by changed (user, form, type), its
 # old and new rows kept; the generation stats brought up to date by adding
 # the changes (distinct forms from those rows, sources and categories from
 # their counters); the newest row read again only when a change removed it.
-# A summary row is written only where it differs, and as an update of the
-# columns no index holds (in place, HOT, where its page has room) rather than
-# a delete and an insert with an entry in each index; the old rows are found
-# by where they were read (only this refresh, under its lock, writes them).
+# A summary row is written only where it differs, as an update of columns no
+# index holds (rewrite_read_rows) rather than a delete and an insert with an
+# entry in each index.
 INCREMENTAL_PER_USER = f"""
-{temp_from("flavatix_summary_old", "public.mv_user_descriptor_summary", "*, ctid AS row_ctid")}
-INSERT INTO pg_temp.flavatix_summary_old
-SELECT s.*, s.ctid
-FROM {KEY_USERS}
-JOIN public.mv_user_descriptor_summary s
-  ON s.user_id = k.u AND s.normalized_form = k.f AND s.descriptor_type = k.t;
+{read_key_rows("flavatix_summary_old", "mv_user_descriptor_summary")}
 {temp_from("flavatix_summary_new", "public.mv_user_descriptor_summary")}
 INSERT INTO pg_temp.flavatix_summary_new
 {KEY_ROWS_SUMMARY};
 ANALYZE pg_temp.flavatix_summary_old (user_id, normalized_form, descriptor_type);
 ANALYZE pg_temp.flavatix_summary_new (user_id, normalized_form, descriptor_type);
-WITH updated AS (
-    UPDATE public.mv_user_descriptor_summary s
-    SET {", ".join(f"{c} = n.{c}" for c in USER_SUMMARY_VALUES)}
-    FROM pg_temp.flavatix_summary_old o
-    JOIN pg_temp.flavatix_summary_new n ON {same("o", "n", USER_SUMMARY_KEY)}
-    WHERE s.ctid = o.row_ctid
-      AND ({columns(USER_SUMMARY_VALUES, "o")})
-          IS DISTINCT FROM ({columns(USER_SUMMARY_VALUES, "n")})
-), deleted AS (
-    DELETE FROM public.mv_user_descriptor_summary s
-    USING pg_temp.flavatix_summary_old o
-    WHERE s.ctid = o.row_ctid
-      AND NOT EXISTS (SELECT FROM pg_temp.flavatix_summary_new n
-                      WHERE {same("n", "o", USER_SUMMARY_KEY)})
-)
-INSERT INTO public.mv_user_descriptor_summary
-SELECT n.* FROM pg_temp.flavatix_summary_new n
-WHERE NOT EXISTS (SELECT FROM pg_temp.flavatix_summary_old o
-                  WHERE {same("o", "n", USER_SUMMARY_KEY)});
+{WRITE_USER_SUMMARY}
 {temp_from("flavatix_user_delta", "public.mv_wheel_generation_stats")}
 INSERT INTO pg_temp.flavatix_user_delta
 SELECT d.user_id, d.total, coalesce(f.shift, 0), {", ".join(f"d.{t}" for t in TYPE_COUNTS)},
