@@ -713,13 +713,11 @@ SEARCH_TABLES: dict[str, tuple[str, str]] = {
     ),
     "mv_descriptor_search_user_pairs": (
         USER_PAIRS_BODY.replace("{where}", ""),
-        USER_PAIRS_BODY.replace(
-            "{where}", "\n      AND u.user_id = ANY (p_users) AND u.user_id <> ALL (v_stayed)"
-        ),
+        USER_PAIRS_BODY.replace("{where}", "\n      AND u.user_id = ANY (v_entered)"),
     ),
 }
 INCREMENTAL_DELETE = {
-    "mv_descriptor_search_user_pairs": "user_id = ANY (p_users) AND user_id <> ALL (v_stayed)",
+    "mv_descriptor_search_user_pairs": "user_id = ANY (v_left)",
 }
 # Built empty, then filled once the trigram index they are built with exists.
 FILLED_LATER = (
@@ -916,7 +914,11 @@ WHERE NOT EXISTS (SELECT FROM public.{name} x
 
 # Whether a changed user is heavy is decided by at most HEAVY_USER_ROWS index
 # entries, not by counting all the user's rows; only users who cross the
-# line are written. v_stayed: heavy before the refresh and still.
+# line are written. v_stayed: heavy before the refresh and still; v_left and
+# v_entered: heavy only before, only now. Only v_left have pairs to delete and
+# v_entered pairs to build whole: both are usually empty, and a filter on
+# them reads the user pairs by their key (one on the changed users less those
+# who stayed was read as a scan of the whole table).
 PAIR_USERS_INCREMENTAL = f"""
 SELECT pg_catalog.array_agg(u.u) INTO v_heavy_now
 FROM pg_catalog.unnest(p_users) AS u (u)
@@ -932,7 +934,13 @@ WHERE NOT EXISTS (SELECT FROM public.mv_descriptor_search_pair_users x WHERE x.u
 SELECT pg_catalog.array_agg(u.u) INTO v_stayed
 FROM pg_catalog.unnest(v_heavy_now) AS u (u)
 WHERE u.u = ANY (v_heavy_before);
-v_stayed := coalesce(v_stayed, '{{}}');"""
+v_stayed := coalesce(v_stayed, '{{}}');
+SELECT pg_catalog.array_agg(u.u) INTO v_left
+FROM pg_catalog.unnest(v_heavy_before) AS u (u)
+WHERE u.u <> ALL (v_stayed);
+SELECT pg_catalog.array_agg(u.u) INTO v_entered
+FROM pg_catalog.unnest(v_heavy_now) AS u (u)
+WHERE u.u <> ALL (v_stayed);"""
 
 # Pairs change only when a form appears or disappears: the pairs of those
 # forms are deleted, and those of the forms that appeared are looked up, each
@@ -997,6 +1005,8 @@ DECLARE
     v_heavy_before uuid[];
     v_heavy_now uuid[];
     v_stayed uuid[];
+    v_left uuid[];
+    v_entered uuid[];
     v_bitmapscan constant text := pg_catalog.current_setting('enable_bitmapscan');
 BEGIN
     IF p_full IS NULL OR p_search_done IS NULL THEN

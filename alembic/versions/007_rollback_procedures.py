@@ -992,7 +992,7 @@ CATALOGUE = """
 002	plain	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition a3283ccd7e8173bdaeddfca989bdaa2d
 002	plain	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition 2e9d365be7acdc27eb15af99ce18eafd
 002	plain	any	function	public.flavatix_forms_similar_to(text)	definition 751acfd58fbad678d8130f702b48cad1
-002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 6d906f9f9ef3da1e6f052614c2f1b543
+002	plain	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition ad811c7a5f4c41faee6c9a3e7bd98312
 002	plain	any	function	public.suggest_descriptor_category(text,double precision)	definition 78cb12ddc5a4c2632b1747549dc503fe
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to anon	none
 002	plain	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	none
@@ -1020,7 +1020,7 @@ CATALOGUE = """
 002	supabase	any	function	public.find_duplicate_descriptors(uuid,double precision,integer)	definition 690eab9e096fcc0334ce76d6c6c785e2
 002	supabase	any	function	public.find_similar_descriptors(text,uuid,text,double precision,integer)	definition c7c85a980cc1034f4fd746075baedbf0
 002	supabase	any	function	public.flavatix_forms_similar_to(text)	definition 204ecbede3e8cd39e4aaa3f59e1186b9
-002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition 05ef488f316b0703f303cb6f843d5468
+002	supabase	any	function	public.flavatix_refresh_search(uuid[],text[],boolean,uuid[],text[],text[],boolean)	definition c47ff395ae71b2f1820f969cdcb8d1c3
 002	supabase	any	function	public.suggest_descriptor_category(text,double precision)	definition aa67a41228767d379e2255035db791a8
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to anon	SELECT
 002	supabase	any	grant	relation public.mv_descriptor_search_pair_users to authenticated	SELECT
