@@ -402,6 +402,28 @@ def test_a_refresh_rewrites_only_the_summary_rows_that_changed(head_db_url: str)
     _same_as_full(url)
 
 
+def test_a_refresh_leaves_the_callers_settings_as_they_were(head_db_url: str) -> None:
+    # The incremental steps lower the statistics target and turn JIT off for
+    # themselves; a caller refreshing inside its own transaction keeps its own.
+    url = head_db_url
+    writer = Writer(13)
+    writer.seed(url)
+    execute(url, "SELECT public.refresh_descriptor_views()")
+    writer.insert(url, [writer.row(writer.users[0]) for _ in range(5)])
+    with connect(url, autocommit=False) as conn, conn.cursor() as cur:
+        cur.execute("SET LOCAL default_statistics_target = 123")
+        cur.execute("SET LOCAL jit = on")
+        cur.execute("SELECT pg_catalog.count(*) FROM public.mv_refresh_changes")
+        assert cur.fetchone()[0] > 0
+        cur.execute("SELECT public.refresh_descriptor_views()")
+        cur.execute("SELECT pg_catalog.count(*) FROM public.mv_refresh_changes")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT current_setting('default_statistics_target'), current_setting('jit')")
+        assert cur.fetchone() == ("123", "on")
+        conn.commit()
+    _same_as_full(url)
+
+
 def test_full_rebuild_argument_is_checked(head_db_url: str) -> None:
     with pytest.raises(psycopg2.Error) as failure:
         execute(head_db_url, "SELECT public.refresh_descriptor_views(NULL)")

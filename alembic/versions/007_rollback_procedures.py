@@ -1198,7 +1198,7 @@ CATALOGUE = """
 003	any	any	function	public.flavor_descriptors_count_changes()	definition 33ecd7dd4be4034bfc1058f082c82731
 003	any	any	function	public.flavor_descriptors_count_insert()	definition 82f7be42207f75f2696e93ac2d151ea3
 003	any	any	function	public.generate_wheel_data_optimized(uuid,text,integer,integer)	definition 417c6bc4bc92e192277e5866cfd7324a
-003	any	any	function	public.refresh_descriptor_views(boolean)	definition f26df74b343f47ec7017956852b24cd9
+003	any	any	function	public.refresh_descriptor_views(boolean)	definition a22efde0e43901308e34ccbaef6d7498
 003	any	any	function	public.should_refresh_views(integer)	definition 7106d933280d1b3d24c17e25a5eb3a3d
 003	any	any	grant	function public.flavor_descriptors_count_changes() to anon	none
 003	any	any	grant	function public.flavor_descriptors_count_changes() to authenticated	none
